@@ -1,0 +1,321 @@
+//! `build`: compiles each generated Go module into a wasip1 core module with the
+//! discovered toolchain, then componentizes it in process (wit-component + the
+//! WASI preview1 reactor adapter) against the template's WIT world.
+//!
+//! Builds are cached by content: the key covers the generated sources (which
+//! include the user's file), the toolchain identity and PELATO's version. A hit
+//! reuses `build/<component>.wasm` without running the compiler. Outputs are
+//! written via a temporary file and a rename, so an interrupted build never
+//! leaves a half-written component.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::{Resolve, WorldId};
+
+use crate::gen::{self, GeneratedTask};
+use crate::toolchain::Toolchain;
+
+/// Metadata written beside each component (`build/<component>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildRecord {
+    /// Cache key the component was built from.
+    pub key: String,
+    /// Task name.
+    pub task: String,
+    /// Template name.
+    pub template: String,
+    /// sha256 of the component, hex.
+    pub sha256: String,
+    /// Component size in bytes.
+    pub size: u64,
+    /// Toolchain identity.
+    pub toolchain: String,
+    /// Maximum message size compiled in.
+    pub max_message_bytes: u64,
+    /// Compiler time (ms).
+    pub compile_ms: u64,
+    /// Componentize time (ms).
+    pub componentize_ms: u64,
+}
+
+/// The outcome of building one task.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// Task name.
+    pub task: String,
+    /// Component name.
+    pub component: String,
+    /// Path of the component.
+    pub path: PathBuf,
+    /// Build metadata.
+    pub record: BuildRecord,
+    /// True when the cache was hit and nothing was compiled.
+    pub cached: bool,
+    /// Wall time of this build.
+    pub elapsed: Duration,
+}
+
+/// Why a task did not build.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Go compiler rejected the module.
+    #[error("task `{task}` does not compile:\n{message}")]
+    Compile {
+        /// Task name.
+        task: String,
+        /// Compiler messages, rewritten to the user's paths.
+        message: String,
+    },
+    /// The toolchain could not run.
+    #[error("task `{task}`: {source}")]
+    Toolchain {
+        /// Task name.
+        task: String,
+        /// Cause.
+        source: crate::toolchain::ToolchainError,
+    },
+    /// wit-component rejected the core module.
+    #[error("task `{task}`: componentizing failed: {message}")]
+    Componentize {
+        /// Task name.
+        task: String,
+        /// Cause.
+        message: String,
+    },
+    /// Reading or writing files failed.
+    #[error("task `{task}`: {path}: {source}")]
+    Io {
+        /// Task name.
+        task: String,
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Computes the build cache key of a generated task.
+pub fn cache_key(task: &GeneratedTask, toolchain: &Toolchain) -> String {
+    let mut h = Sha256::new();
+    h.update(b"pelato ");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(b"\0");
+    h.update(toolchain.identity().as_bytes());
+    h.update(b"\0");
+    for (name, content) in &task.rendered.files {
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        h.update((content.len() as u64).to_le_bytes());
+        h.update(content.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// sha256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn record_path(root: &Path, component: &str) -> PathBuf {
+    root.join(gen::BUILD_DIR).join(format!("{component}.json"))
+}
+
+/// Reads the build record of a component, if any.
+pub fn read_record(root: &Path, component: &str) -> Option<BuildRecord> {
+    let text = fs::read_to_string(record_path(root, component)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Turns a wasip1 core module into a component for `world`.
+pub fn componentize(core: &[u8], resolve: &Resolve, world: WorldId) -> anyhow::Result<Vec<u8>> {
+    let mut module = core.to_vec();
+    wit_component::embed_component_metadata(
+        &mut module,
+        resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )?;
+    ComponentEncoder::default()
+        .validate(true)
+        .module(&module)?
+        .adapter(
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        )?
+        .encode()
+}
+
+/// Rewrites compiler output so it speaks of the user's files: drops the package
+/// header, strips `./` prefixes, and explains errors that surface in the glue.
+pub fn rewrite_compiler_output(stderr: &str, task_display: &Path) -> String {
+    let mut out = Vec::new();
+    let mut glue_error = false;
+    for line in stderr.lines() {
+        if line.starts_with("# ") || line.trim().is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("./").unwrap_or(line);
+        if line.starts_with(gen::GLUE_FILE) || line.starts_with(gen::BINDINGS_FILE) {
+            glue_error = true;
+            if line.contains("exec_task") {
+                out.push(format!(
+                    "{}: exec_task must be declared as `func exec_task(arg string) string` in package main ({})",
+                    task_display.display(),
+                    line.split_once(": ").map(|x| x.1).unwrap_or(line)
+                ));
+            }
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    if out.is_empty() && glue_error {
+        out.push(format!(
+            "{}: the generated glue does not compile against this file; check that it is `package main` and defines `func exec_task(arg string) string`",
+            task_display.display()
+        ));
+    }
+    out.join("\n")
+}
+
+/// Builds one generated task (or reuses its cached component).
+pub fn build_task(
+    root: &Path,
+    task: &GeneratedTask,
+    task_display: &Path,
+    toolchain: &Toolchain,
+    resolve: &Resolve,
+    world: WorldId,
+    cache_dir: &Path,
+) -> Result<Built, BuildError> {
+    let start = Instant::now();
+    let name = &task.rendered.task;
+    let component = &task.rendered.component;
+    let out = gen::component_path(root, component);
+    let key = cache_key(task, toolchain);
+    let io = |path: &Path, source| BuildError::Io {
+        task: name.clone(),
+        path: path.to_path_buf(),
+        source,
+    };
+
+    if let Some(record) = read_record(root, component) {
+        if record.key == key {
+            if let Ok(bytes) = fs::read(&out) {
+                if sha256_hex(&bytes) == record.sha256 {
+                    return Ok(Built {
+                        task: name.clone(),
+                        component: component.clone(),
+                        path: out,
+                        record,
+                        cached: true,
+                        elapsed: start.elapsed(),
+                    });
+                }
+            }
+        }
+    }
+
+    let compiled = toolchain
+        .compile(&task.dir, cache_dir)
+        .map_err(|e| match e {
+            crate::toolchain::ToolchainError::Compile { stderr, .. } => BuildError::Compile {
+                task: name.clone(),
+                message: rewrite_compiler_output(&stderr, task_display),
+            },
+            other => BuildError::Toolchain {
+                task: name.clone(),
+                source: other,
+            },
+        })?;
+    let t = Instant::now();
+    let bytes = componentize(&compiled.wasm, resolve, world).map_err(|e| BuildError::Componentize {
+        task: name.clone(),
+        message: format!("{e:#}"),
+    })?;
+    let componentize_time = t.elapsed();
+    let record = BuildRecord {
+        key,
+        task: name.clone(),
+        template: task.rendered.template.clone(),
+        sha256: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        toolchain: toolchain.identity(),
+        max_message_bytes: task.rendered.max_message_bytes,
+        compile_ms: compiled.duration.as_millis() as u64,
+        componentize_ms: componentize_time.as_millis() as u64,
+    };
+    write_atomic(&out, &bytes).map_err(|e| io(&out, e))?;
+    let rec_path = record_path(root, component);
+    let json = serde_json::to_vec_pretty(&record).expect("record serializes");
+    write_atomic(&rec_path, &json).map_err(|e| io(&rec_path, e))?;
+    Ok(Built {
+        task: name.clone(),
+        component: component.clone(),
+        path: out,
+        record,
+        cached: false,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Runs `f` over `items` on at most `jobs` threads, keeping the input order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let jobs = jobs.clamp(1, items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= items.len() {
+                    break;
+                }
+                let r = f(&items[i]);
+                *results[i].lock().expect("result slot") = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().expect("result slot").expect("every item ran"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiler_output_points_at_the_users_file() {
+        let stderr = "# pelato.local/x\ntasks/convert.go:7:2: undefined: foo\n./zz_pelato_glue.go:21:18: cannot use exec_task (value of type func(x int) string) as func(string) string\n";
+        let out = rewrite_compiler_output(stderr, Path::new("tasks/convert.go"));
+        assert!(out.contains("tasks/convert.go:7:2: undefined: foo"), "{out}");
+        assert!(out.contains("exec_task must be declared as `func exec_task(arg string) string`"), "{out}");
+        assert!(!out.contains("zz_pelato"), "{out}");
+        assert!(!out.contains("# pelato"), "{out}");
+    }
+
+    #[test]
+    fn parallel_map_keeps_order() {
+        let v: Vec<u32> = (0..50).collect();
+        assert_eq!(parallel_map(&v, 3, |x| x * 2), v.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,545 @@
+//! Settings from the process environment or the project's `.env` file.
+//!
+//! The variable names are the original tool's: `REGISTRY_URL`, `REGISTRY_USER`,
+//! `REGISTRY_PASSWORD`, `PARALLEL_BUILD`, `NATS_HOST`, `NATS_PORT`,
+//! `ENABLE_METRICS`. As with python-dotenv (`override=False`), a variable set
+//! in the process environment wins over the same variable in `.env`, even when
+//! it is set to the empty string; an empty value then means "unset". The
+//! process environment is never modified.
+//!
+//! `REGISTRY_PASSWORD` is held in a [`Secret`], which prints as `***`, and is
+//! never echoed in an error.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Name of the optional settings file in the project folder.
+pub const ENV_FILE: &str = ".env";
+
+/// OCI registry URL, e.g. `localhost:5000` or `ghcr.io/acme`.
+pub const REGISTRY_URL: &str = "REGISTRY_URL";
+/// Registry user name.
+pub const REGISTRY_USER: &str = "REGISTRY_USER";
+/// Registry password (never printed).
+pub const REGISTRY_PASSWORD: &str = "REGISTRY_PASSWORD";
+/// Whether to build tasks in parallel (boolean).
+pub const PARALLEL_BUILD: &str = "PARALLEL_BUILD";
+/// NATS host name.
+pub const NATS_HOST: &str = "NATS_HOST";
+/// NATS port (1..=65535).
+pub const NATS_PORT: &str = "NATS_PORT";
+/// Whether to enable metrics (boolean, default false).
+pub const ENABLE_METRICS: &str = "ENABLE_METRICS";
+
+/// All variables read by [`Settings`].
+pub const VARIABLES: [&str; 7] = [
+    REGISTRY_URL,
+    REGISTRY_USER,
+    REGISTRY_PASSWORD,
+    PARALLEL_BUILD,
+    NATS_HOST,
+    NATS_PORT,
+    ENABLE_METRICS,
+];
+
+const BOOL_VALUES: &str = "true, false, 1, 0, yes, no (any case)";
+
+/// A secret string: `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value itself; pass it on, never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// PELATO's settings, from the environment and the project's `.env`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// `REGISTRY_URL`.
+    pub registry_url: Option<String>,
+    /// `REGISTRY_USER`.
+    pub registry_user: Option<String>,
+    /// `REGISTRY_PASSWORD`.
+    pub registry_password: Option<Secret>,
+    /// `PARALLEL_BUILD`.
+    pub parallel_build: Option<bool>,
+    /// `NATS_HOST`.
+    pub nats_host: Option<String>,
+    /// `NATS_PORT`.
+    pub nats_port: Option<u16>,
+    /// `ENABLE_METRICS` (false when unset).
+    pub enable_metrics: bool,
+}
+
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn opt<T: fmt::Display>(v: &Option<T>) -> String {
+            v.as_ref()
+                .map_or_else(|| "(unset)".to_string(), ToString::to_string)
+        }
+        writeln!(f, "{REGISTRY_URL}={}", opt(&self.registry_url))?;
+        writeln!(f, "{REGISTRY_USER}={}", opt(&self.registry_user))?;
+        writeln!(
+            f,
+            "{REGISTRY_PASSWORD}={}",
+            if self.registry_password.is_some() {
+                "***"
+            } else {
+                "(unset)"
+            }
+        )?;
+        writeln!(f, "{PARALLEL_BUILD}={}", opt(&self.parallel_build))?;
+        writeln!(f, "{NATS_HOST}={}", opt(&self.nats_host))?;
+        writeln!(f, "{NATS_PORT}={}", opt(&self.nats_port))?;
+        write!(f, "{ENABLE_METRICS}={}", self.enable_metrics)
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The process environment.
+    Env,
+    /// A `.env` file, with the line of the assignment when found.
+    DotEnv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: Option<usize>,
+    },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env => f.write_str("set in the environment"),
+            Origin::DotEnv { path, line } => {
+                write!(f, "set in {}", path.display())?;
+                if let Some(l) = line {
+                    write!(f, ":{l}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why the settings could not be loaded. No variant ever holds the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The `.env` file exists but could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The `.env` file has a line that cannot be parsed. The line's text is
+    /// deliberately not included (it may hold a secret).
+    #[error("{}{}: cannot parse this line{} — fix: write `NAME=value`, and close every quote you open", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), variable.as_ref().map(|v| format!(" (assignment to {v})")).unwrap_or_default())]
+    DotEnvSyntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when found.
+        line: Option<usize>,
+        /// Variable assigned on that line, when recognizable.
+        variable: Option<String>,
+    },
+    /// A variable has a value that is not accepted.
+    #[error("{variable}{} ({origin}) {problem} — fix: use {expected}", value.as_ref().map(|v| format!("={v:?}")).unwrap_or_default())]
+    InvalidValue {
+        /// The variable.
+        variable: String,
+        /// Where the value came from.
+        origin: Origin,
+        /// The value, or `None` for a secret.
+        value: Option<String>,
+        /// What is wrong.
+        problem: &'static str,
+        /// The accepted values.
+        expected: &'static str,
+    },
+    /// A variable in the process environment is not valid Unicode.
+    #[error("{variable} ({origin}) is not valid UTF-8 — fix: set it to plain text")]
+    NotUnicode {
+        /// The variable.
+        variable: String,
+        /// Where the value came from.
+        origin: Origin,
+    },
+}
+
+/// Parses a boolean the way the original accepted it (`PARALLEL_BUILD=False`).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A value read from the `.env` file with its line.
+type FileVars = HashMap<String, (String, Option<usize>)>;
+
+/// Whether `s` looks like a variable name (so it can be shown in an error).
+fn is_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Line (1-based) of the last assignment to `name` in the raw `.env` text.
+fn assignment_line(text: &str, name: &str) -> Option<usize> {
+    let mut found = None;
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim_start();
+        let l = l.strip_prefix("export ").map_or(l, str::trim_start);
+        if let Some(rest) = l.strip_prefix(name) {
+            if rest.trim_start().starts_with('=') {
+                found = Some(i + 1);
+            }
+        }
+    }
+    found
+}
+
+fn read_dotenv(path: &Path) -> Result<FileVars, ConfigError> {
+    let io_err = |source: io::Error| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(it) => it,
+        Err(e) if e.not_found() => return Ok(HashMap::new()),
+        Err(dotenvy::Error::Io(e)) => return Err(io_err(e)),
+        Err(e) => return Err(io_err(io::Error::other(e.to_string()))),
+    };
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let mut vars = HashMap::new();
+    for item in iter {
+        match item {
+            Ok((k, v)) => {
+                let line = assignment_line(&text, &k);
+                vars.insert(k, (v, line));
+            }
+            Err(dotenvy::Error::LineParse(buf, _)) => {
+                // Never echo `buf`: it may hold the password.
+                let first = buf.lines().next().unwrap_or("").trim_end();
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_end() == first && !first.is_empty())
+                    .map(|i| i + 1);
+                let variable = first
+                    .trim_start()
+                    .strip_prefix("export ")
+                    .unwrap_or(first.trim_start())
+                    .split_once('=')
+                    .map(|(k, _)| k.trim().to_string())
+                    .filter(|k| is_var_name(k));
+                return Err(ConfigError::DotEnvSyntax {
+                    path: path.to_path_buf(),
+                    line,
+                    variable,
+                });
+            }
+            Err(dotenvy::Error::Io(e)) => return Err(io_err(e)),
+            Err(_) => {
+                return Err(ConfigError::DotEnvSyntax {
+                    path: path.to_path_buf(),
+                    line: None,
+                    variable: None,
+                })
+            }
+        }
+    }
+    Ok(vars)
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and `project_dir/.env`
+    /// (the environment wins; a missing `.env` is fine).
+    pub fn load(project_dir: &Path) -> Result<Settings, ConfigError> {
+        for name in VARIABLES {
+            if let Some(v) = std::env::var_os(name) {
+                if v.to_str().is_none() {
+                    return Err(ConfigError::NotUnicode {
+                        variable: name.to_string(),
+                        origin: Origin::Env,
+                    });
+                }
+            }
+        }
+        let dotenv = project_dir.join(ENV_FILE);
+        let dotenv = dotenv.is_file().then_some(dotenv);
+        Settings::from_sources(|n| std::env::var(n).ok(), dotenv.as_deref())
+    }
+
+    /// Builds the settings from an environment lookup and an optional `.env`
+    /// file (a path that does not exist counts as no file). A variable that
+    /// `env` returns, even empty, wins over the file; empty values are unset.
+    pub fn from_sources(
+        env: impl Fn(&str) -> Option<String>,
+        dotenv: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
+        let file_vars = match dotenv {
+            Some(p) => read_dotenv(p)?,
+            None => HashMap::new(),
+        };
+        let get = |name: &str| -> Option<(String, Origin)> {
+            let (value, origin) = match env(name) {
+                Some(v) => (v, Origin::Env),
+                None => {
+                    let (v, line) = file_vars.get(name)?;
+                    let path = dotenv.map(Path::to_path_buf).unwrap_or_default();
+                    (v.clone(), Origin::DotEnv { path, line: *line })
+                }
+            };
+            if value.trim().is_empty() {
+                None
+            } else {
+                Some((value, origin))
+            }
+        };
+        let text = |name: &str| get(name).map(|(v, _)| v.trim().to_string());
+        let boolean = |name: &str| -> Result<Option<bool>, ConfigError> {
+            match get(name) {
+                None => Ok(None),
+                Some((v, origin)) => match parse_bool(&v) {
+                    Some(b) => Ok(Some(b)),
+                    None => Err(ConfigError::InvalidValue {
+                        variable: name.to_string(),
+                        origin,
+                        value: Some(v),
+                        problem: "is not a boolean",
+                        expected: BOOL_VALUES,
+                    }),
+                },
+            }
+        };
+        let nats_port = match get(NATS_PORT) {
+            None => None,
+            Some((v, origin)) => match v.trim().parse::<u16>() {
+                Ok(p) if p >= 1 => Some(p),
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        variable: NATS_PORT.to_string(),
+                        origin,
+                        value: Some(v),
+                        problem: "is not a port number",
+                        expected: "a whole number from 1 to 65535, e.g. 4222",
+                    })
+                }
+            },
+        };
+        Ok(Settings {
+            registry_url: text(REGISTRY_URL),
+            registry_user: text(REGISTRY_USER),
+            registry_password: get(REGISTRY_PASSWORD).map(|(v, _)| Secret(v)),
+            parallel_build: boolean(PARALLEL_BUILD)?,
+            nats_host: text(NATS_HOST),
+            nats_port,
+            enable_metrics: boolean(ENABLE_METRICS)?.unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "hunter2-S3cr3t";
+
+    fn dotenv(content: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(ENV_FILE);
+        fs::write(&path, content).expect("write .env");
+        (dir, path)
+    }
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_wins_over_dotenv() {
+        let (_d, p) = dotenv(
+            "REGISTRY_URL=file.example:5000\nNATS_HOST=file-host\n# comment\nexport NATS_PORT=4223\nPARALLEL_BUILD=False\n",
+        );
+        let s = Settings::from_sources(
+            env_of(&[
+                ("REGISTRY_URL", "env.example:5000"),
+                ("PARALLEL_BUILD", "yes"),
+            ]),
+            Some(&p),
+        )
+        .expect("settings");
+        assert_eq!(s.registry_url.as_deref(), Some("env.example:5000"));
+        assert_eq!(s.nats_host.as_deref(), Some("file-host"));
+        assert_eq!(s.nats_port, Some(4223));
+        assert_eq!(s.parallel_build, Some(true));
+        assert!(!s.enable_metrics);
+        assert_eq!(s.registry_user, None);
+    }
+
+    #[test]
+    fn dotenv_alone_and_python_dotenv_semantics() {
+        let (_d, p) =
+            dotenv("PARALLEL_BUILD=False\nENABLE_METRICS=YES\nNATS_HOST=a\nNATS_HOST=b\n");
+        let s = Settings::from_sources(env_of(&[]), Some(&p)).expect("settings");
+        assert_eq!(s.parallel_build, Some(false));
+        assert!(s.enable_metrics);
+        // Last assignment in the file wins.
+        assert_eq!(s.nats_host.as_deref(), Some("b"));
+        // A variable set (even empty) in the environment is not overridden by .env.
+        let s = Settings::from_sources(env_of(&[("NATS_HOST", "")]), Some(&p)).expect("settings");
+        assert_eq!(s.nats_host, None);
+    }
+
+    #[test]
+    fn empty_is_unset_and_missing_file_is_fine() {
+        let s = Settings::from_sources(
+            env_of(&[
+                ("REGISTRY_URL", ""),
+                ("NATS_PORT", " "),
+                ("PARALLEL_BUILD", ""),
+            ]),
+            Some(Path::new("/nonexistent/pelato/.env")),
+        )
+        .expect("settings");
+        assert_eq!(s, Settings::default());
+    }
+
+    #[test]
+    fn booleans() {
+        for (v, b) in [
+            ("true", true),
+            ("False", false),
+            ("1", true),
+            ("0", false),
+            ("YES", true),
+            ("no", false),
+            (" True ", true),
+        ] {
+            assert_eq!(parse_bool(v), Some(b), "{v}");
+        }
+        assert_eq!(parse_bool("maybe"), None);
+        assert_eq!(parse_bool("on"), None);
+    }
+
+    #[test]
+    fn bad_boolean_names_variable_origin_and_values() {
+        let (_d, p) = dotenv("NATS_HOST=x\n\nPARALLEL_BUILD=maybe\n");
+        let e = Settings::from_sources(env_of(&[]), Some(&p)).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("PARALLEL_BUILD=\"maybe\""), "{s}");
+        assert!(s.contains(&format!("{}:3", p.display())), "{s}");
+        assert!(s.contains("true, false, 1, 0, yes, no"), "{s}");
+
+        let e = Settings::from_sources(env_of(&[("ENABLE_METRICS", "enabled")]), None).unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.contains("ENABLE_METRICS") && s.contains("set in the environment"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn nats_port_range() {
+        for bad in ["0", "65536", "abc", "-1"] {
+            let e = Settings::from_sources(env_of(&[("NATS_PORT", bad)]), None).unwrap_err();
+            assert!(e.to_string().contains("NATS_PORT"), "{e}");
+            assert!(e.to_string().contains("1 to 65535"), "{e}");
+        }
+        let s = Settings::from_sources(env_of(&[("NATS_PORT", "65535")]), None).expect("ok");
+        assert_eq!(s.nats_port, Some(65535));
+    }
+
+    #[test]
+    fn secret_never_printed() {
+        let secret = Secret::new(PASSWORD);
+        assert_eq!(secret.expose(), PASSWORD);
+        assert_eq!(format!("{secret}"), "***");
+        assert_eq!(format!("{secret:?}"), "***");
+
+        let (_d, p) = dotenv(&format!("REGISTRY_USER=me\nREGISTRY_PASSWORD={PASSWORD}\n"));
+        let s = Settings::from_sources(env_of(&[]), Some(&p)).expect("settings");
+        assert_eq!(
+            s.registry_password.as_ref().map(Secret::expose),
+            Some(PASSWORD)
+        );
+        for shown in [format!("{s:?}"), format!("{s:#?}"), format!("{s}")] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+
+        // An error in another variable does not print the password.
+        let (_d, p) = dotenv(&format!(
+            "REGISTRY_PASSWORD={PASSWORD}\nPARALLEL_BUILD=perhaps\n"
+        ));
+        let e = Settings::from_sources(env_of(&[]), Some(&p)).unwrap_err();
+        for shown in [format!("{e}"), format!("{e:?}")] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+        }
+
+        // A syntax error on the password's own line does not print it either.
+        let (_d, p) = dotenv(&format!("NATS_HOST=x\nREGISTRY_PASSWORD=\"{PASSWORD}\n"));
+        let e = Settings::from_sources(env_of(&[]), Some(&p)).unwrap_err();
+        for shown in [format!("{e}"), format!("{e:?}")] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+        }
+        assert!(matches!(e, ConfigError::DotEnvSyntax { .. }), "{e:?}");
+        assert!(e.to_string().contains("REGISTRY_PASSWORD"), "{e}");
+    }
+
+    #[test]
+    fn load_reads_project_dotenv() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join(ENV_FILE), "NATS_HOST=from-dotenv\n").expect("write");
+        let s = Settings::load(dir.path()).expect("settings");
+        // The runner's own environment may set NATS_HOST, and then it wins.
+        match std::env::var(NATS_HOST) {
+            Ok(v) if !v.trim().is_empty() => assert_eq!(s.nats_host.as_deref(), Some(v.trim())),
+            Ok(_) => assert_eq!(s.nats_host, None),
+            Err(_) => assert_eq!(s.nats_host.as_deref(), Some("from-dotenv")),
+        }
+        let missing = dir.path().join("no-such-folder");
+        assert!(Settings::load(&missing).is_ok());
+    }
+}

@@ -1,0 +1,1229 @@
+//! PELATO's WIT → Go glue generator.
+//!
+//! Given a resolved WIT world, [`generate`] writes one Go source file (package
+//! `main`, standard library only) that
+//!
+//! * declares a Go type for every WIT type the world's functions use
+//!   (records → structs, enums/flags → integer types, variants → tagged structs,
+//!   `option`/`result` → the generic `pelatoOption`/`pelatoResult`);
+//! * binds every imported function with `//go:wasmimport` and a typed Go wrapper
+//!   named `pelato<Interface><Function>`;
+//! * exports every exported function with `//go:wasmexport`, lifting its
+//!   arguments into Go values and calling `pelatoOn<Interface><Function>`, which
+//!   the template's glue must define;
+//! * provides the two allocators the notes call for: `cabi_realloc` as a bump
+//!   allocator over a fixed arena (never the Go heap) and `cabi_realloc_adapter`
+//!   over a static heap for the WASI preview1 adapter.
+//!
+//! The canonical ABI is implemented generically over a flat "slot" vector: every
+//! core wasm value travels as a `uint64` holding its bit pattern (32-bit values
+//! zero-extended). This makes variant joins (i32/f32/i64 sharing a slot) correct
+//! without per-case conversions: a payload is read back with the same bit
+//! conversion it was written with. Memory layouts come from
+//! [`wit_parser::SizeAlign`]; flat signatures from [`Resolve::wasm_signature`].
+//!
+//! All generated identifiers start with `pelato`, which is reserved in task files.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use wit_parser::abi::{AbiVariant, WasmType};
+use wit_parser::{
+    Function, Handle, Int, Resolve, SizeAlign, Type, TypeDefKind, TypeId, WorldId, WorldItem,
+    WorldKey,
+};
+
+/// Fixed part of every generated file: allocators, keep-alive list, codecs for
+/// primitive values and the generic option/result types.
+const PRELUDE: &str = include_str!("prelude.go.txt");
+
+/// Extra arena room on top of the payload limit, for the subject, reply-to and
+/// alignment padding of a message.
+pub const ARENA_SLACK_BYTES: u64 = 64 * 1024;
+
+/// Default static heap for the WASI preview1 adapter's state.
+pub const DEFAULT_ADAPTER_HEAP_BYTES: u64 = 256 * 1024;
+
+/// Options for [`generate`].
+#[derive(Debug, Clone)]
+pub struct GlueOptions {
+    /// Largest payload (bytes) one call may carry into the component.
+    pub max_message_bytes: u64,
+    /// Size of the adapter's static heap.
+    pub adapter_heap_bytes: u64,
+}
+
+impl Default for GlueOptions {
+    fn default() -> Self {
+        GlueOptions {
+            max_message_bytes: crate::DEFAULT_MAX_MESSAGE_BYTES,
+            adapter_heap_bytes: DEFAULT_ADAPTER_HEAP_BYTES,
+        }
+    }
+}
+
+/// A function the template's glue must implement for an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportHook {
+    /// Canonical export name, e.g. `wasmcloud:messaging/handler@0.2.0#handle-message`.
+    pub export_name: String,
+    /// Go function the template must define, e.g. `pelatoOnHandlerHandleMessage`.
+    pub go_name: String,
+    /// Its Go signature, for error messages and docs.
+    pub go_signature: String,
+}
+
+/// A typed Go wrapper generated for an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportBinding {
+    /// Wasm import module, e.g. `wasmcloud:messaging/consumer@0.2.0`.
+    pub module: String,
+    /// Wasm import field, e.g. `publish`.
+    pub field: String,
+    /// Go wrapper name, e.g. `pelatoConsumerPublish`.
+    pub go_name: String,
+    /// Its Go signature.
+    pub go_signature: String,
+}
+
+/// The generated Go file and what it binds.
+#[derive(Debug, Clone)]
+pub struct GoGlue {
+    /// Go source of the bindings file.
+    pub source: String,
+    /// Exports the template must implement.
+    pub exports: Vec<ExportHook>,
+    /// Imports the template may call.
+    pub imports: Vec<ImportBinding>,
+}
+
+/// Why a world cannot be turned into Go glue.
+#[derive(Debug, thiserror::Error)]
+pub enum GlueError {
+    /// The world uses a WIT feature this generator does not support yet.
+    #[error("WIT world `{world}`: {what} is not supported by the Go glue generator yet")]
+    Unsupported {
+        /// World name.
+        world: String,
+        /// What was found.
+        what: String,
+    },
+    /// wit-parser could not compute the layout of the world's types.
+    #[error("WIT world `{world}`: cannot compute type layout: {source}")]
+    Layout {
+        /// World name.
+        world: String,
+        /// Cause.
+        source: anyhow::Error,
+    },
+}
+
+/// Generates the Go glue for `world`.
+pub fn generate(resolve: &Resolve, world: WorldId, opts: &GlueOptions) -> Result<GoGlue, GlueError> {
+    let world_name = world_display_name(resolve, world);
+    let mut sizes = SizeAlign::default();
+    sizes.fill(resolve).map_err(|source| GlueError::Layout {
+        world: world_name.clone(),
+        source,
+    })?;
+    let mut g = Gen {
+        resolve,
+        sizes,
+        world: world_name.clone(),
+        type_names: HashMap::new(),
+        used_names: HashSet::new(),
+        decls: String::new(),
+        helpers: BTreeMap::new(),
+        in_progress: HashSet::new(),
+        body: String::new(),
+        export_ret_bytes: 0,
+        import_ret_bytes: 0,
+        exports: Vec::new(),
+        imports: Vec::new(),
+    };
+    let w = &resolve.worlds[world];
+    for (key, item) in w.imports.iter() {
+        match item {
+            WorldItem::Interface { id, .. } => {
+                let module = resolve.name_world_key(key);
+                let iface = &resolve.interfaces[*id];
+                let prefix = iface_prefix(key, iface.name.as_deref());
+                for func in iface.functions.values() {
+                    g.import_fn(&module, &prefix, func)?;
+                }
+            }
+            WorldItem::Function(func) => g.import_fn("$root", "", func)?,
+            WorldItem::Type { .. } => {}
+        }
+    }
+    for (key, item) in w.exports.iter() {
+        match item {
+            WorldItem::Interface { id, .. } => {
+                let name = resolve.name_world_key(key);
+                let iface = &resolve.interfaces[*id];
+                let prefix = iface_prefix(key, iface.name.as_deref());
+                for func in iface.functions.values() {
+                    g.export_fn(&format!("{name}#{}", func.name), &prefix, func)?;
+                }
+            }
+            WorldItem::Function(func) => g.export_fn(&func.name.clone(), "", func)?,
+            WorldItem::Type { .. } => {}
+        }
+    }
+    Ok(g.finish(opts))
+}
+
+fn world_display_name(resolve: &Resolve, world: WorldId) -> String {
+    let w = &resolve.worlds[world];
+    match w.package {
+        Some(p) => format!("{}/{}", resolve.packages[p].name, w.name),
+        None => w.name.clone(),
+    }
+}
+
+fn iface_prefix(key: &WorldKey, name: Option<&str>) -> String {
+    match key {
+        WorldKey::Name(n) => camel(n),
+        WorldKey::Interface(_) => camel(name.unwrap_or("iface")),
+    }
+}
+
+/// `reply-to` → `ReplyTo`.
+pub fn camel(s: &str) -> String {
+    let mut out = String::new();
+    for part in s.split(['-', '_', '.', ':', '/']) {
+        let mut cs = part.chars();
+        if let Some(c) = cs.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(cs.as_str());
+        }
+    }
+    out
+}
+
+/// Go type of a wasm-level (core) value.
+fn core_go(t: WasmType) -> &'static str {
+    match t {
+        WasmType::I32 | WasmType::Pointer | WasmType::Length => "int32",
+        WasmType::I64 | WasmType::PointerOrI64 => "int64",
+        WasmType::F32 => "float32",
+        WasmType::F64 => "float64",
+    }
+}
+
+/// Go expression turning a core value `v` into a slot.
+fn to_slot(t: WasmType, v: &str) -> String {
+    match t {
+        WasmType::I32 | WasmType::Pointer | WasmType::Length => format!("uint64(uint32({v}))"),
+        WasmType::I64 | WasmType::PointerOrI64 => format!("uint64({v})"),
+        WasmType::F32 => format!("uint64(math.Float32bits({v}))"),
+        WasmType::F64 => format!("math.Float64bits({v})"),
+    }
+}
+
+/// Go expression turning slot `s` into a core value.
+fn from_slot(t: WasmType, s: &str) -> String {
+    match t {
+        WasmType::I32 | WasmType::Pointer | WasmType::Length => format!("int32(uint32({s}))"),
+        WasmType::I64 | WasmType::PointerOrI64 => format!("int64({s})"),
+        WasmType::F32 => format!("math.Float32frombits(uint32({s}))"),
+        WasmType::F64 => format!("math.Float64frombits({s})"),
+    }
+}
+
+struct Gen<'a> {
+    resolve: &'a Resolve,
+    sizes: SizeAlign,
+    world: String,
+    type_names: HashMap<TypeId, String>,
+    used_names: HashSet<String>,
+    decls: String,
+    helpers: BTreeMap<String, String>,
+    in_progress: HashSet<String>,
+    body: String,
+    export_ret_bytes: usize,
+    import_ret_bytes: usize,
+    exports: Vec<ExportHook>,
+    imports: Vec<ImportBinding>,
+}
+
+/// The four codecs generated per type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    /// slots → Go value
+    LiftFlat,
+    /// Go value → slots
+    LowerFlat,
+    /// memory → Go value
+    Load,
+    /// Go value → memory
+    Store,
+}
+
+impl Gen<'_> {
+    fn unsupported(&self, what: impl Into<String>) -> GlueError {
+        GlueError::Unsupported {
+            world: self.world.clone(),
+            what: what.into(),
+        }
+    }
+
+    fn size(&self, ty: &Type) -> usize {
+        self.sizes.size(ty).size_wasm32()
+    }
+
+    /// Number of flat slots of `ty`.
+    fn flat_len(&self, ty: &Type) -> usize {
+        match ty {
+            Type::String => 2,
+            Type::Id(id) => match &self.resolve.types[*id].kind {
+                TypeDefKind::Record(r) => r.fields.iter().map(|f| self.flat_len(&f.ty)).sum(),
+                TypeDefKind::Tuple(t) => t.types.iter().map(|t| self.flat_len(t)).sum(),
+                TypeDefKind::Flags(f) => f.flags.len().div_ceil(32),
+                TypeDefKind::Enum(_) | TypeDefKind::Handle(_) => 1,
+                TypeDefKind::List(_) => 2,
+                TypeDefKind::Option(t) => 1 + self.flat_len(t),
+                TypeDefKind::Result(r) => {
+                    1 + r
+                        .ok
+                        .iter()
+                        .chain(r.err.iter())
+                        .map(|t| self.flat_len(t))
+                        .max()
+                        .unwrap_or(0)
+                }
+                TypeDefKind::Variant(v) => {
+                    1 + v
+                        .cases
+                        .iter()
+                        .filter_map(|c| c.ty.as_ref())
+                        .map(|t| self.flat_len(t))
+                        .max()
+                        .unwrap_or(0)
+                }
+                TypeDefKind::Type(t) => self.flat_len(t),
+                _ => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    /// Checks that a type is supported, resolving aliases.
+    fn check(&self, ty: &Type) -> Result<(), GlueError> {
+        match ty {
+            Type::ErrorContext => Err(self.unsupported("error-context")),
+            Type::Id(id) => {
+                let def = &self.resolve.types[*id];
+                match &def.kind {
+                    TypeDefKind::Record(r) => r.fields.iter().try_for_each(|f| self.check(&f.ty)),
+                    TypeDefKind::Tuple(t) => t.types.iter().try_for_each(|t| self.check(t)),
+                    TypeDefKind::Variant(v) => v
+                        .cases
+                        .iter()
+                        .filter_map(|c| c.ty.as_ref())
+                        .try_for_each(|t| self.check(t)),
+                    TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
+                        self.check(t)
+                    }
+                    TypeDefKind::Result(r) => {
+                        r.ok.iter().chain(r.err.iter()).try_for_each(|t| self.check(t))
+                    }
+                    TypeDefKind::Enum(_) => Ok(()),
+                    TypeDefKind::Flags(f) if f.flags.len() <= 64 => Ok(()),
+                    TypeDefKind::Flags(_) => Err(self.unsupported("flags with more than 64 members")),
+                    TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_)) | TypeDefKind::Resource => {
+                        Err(self.unsupported(format!(
+                            "resource type `{}`",
+                            def.name.as_deref().unwrap_or("<anonymous>")
+                        )))
+                    }
+                    other => Err(self.unsupported(format!("WIT `{}` type", other.as_str()))),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Go type for a WIT type; declares named types on first use.
+    fn go_type(&mut self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::U8 => "uint8".into(),
+            Type::U16 => "uint16".into(),
+            Type::U32 => "uint32".into(),
+            Type::U64 => "uint64".into(),
+            Type::S8 => "int8".into(),
+            Type::S16 => "int16".into(),
+            Type::S32 => "int32".into(),
+            Type::S64 => "int64".into(),
+            Type::F32 => "float32".into(),
+            Type::F64 => "float64".into(),
+            Type::Char => "rune".into(),
+            Type::String => "string".into(),
+            Type::ErrorContext => "uint32".into(),
+            Type::Id(id) => self.go_type_id(*id),
+        }
+    }
+
+    fn go_type_opt(&mut self, ty: Option<&Type>) -> String {
+        match ty {
+            Some(t) => self.go_type(t),
+            None => "struct{}".into(),
+        }
+    }
+
+    fn go_type_id(&mut self, id: TypeId) -> String {
+        if let Some(n) = self.type_names.get(&id) {
+            return n.clone();
+        }
+        let def = &self.resolve.types[id];
+        let kind = def.kind.clone();
+        match &kind {
+            TypeDefKind::Type(t) => self.go_type(t),
+            TypeDefKind::List(Type::U8) => "[]byte".into(),
+            TypeDefKind::List(t) => format!("[]{}", self.go_type(t)),
+            TypeDefKind::Option(t) => format!("pelatoOption[{}]", self.go_type(t)),
+            TypeDefKind::Result(r) => {
+                let ok = self.go_type_opt(r.ok.as_ref());
+                let err = self.go_type_opt(r.err.as_ref());
+                format!("pelatoResult[{ok}, {err}]")
+            }
+            TypeDefKind::Tuple(t) => {
+                let mut s = String::from("struct{ ");
+                for (i, ty) in t.types.iter().enumerate() {
+                    let g = self.go_type(ty);
+                    let _ = write!(s, "F{i} {g}; ");
+                }
+                s.push('}');
+                s
+            }
+            TypeDefKind::Record(_)
+            | TypeDefKind::Enum(_)
+            | TypeDefKind::Flags(_)
+            | TypeDefKind::Variant(_) => {
+                let name = self.declare_name(id);
+                self.type_names.insert(id, name.clone());
+                self.declare(id, &name, &kind);
+                name
+            }
+            _ => "uint32".into(),
+        }
+    }
+
+    fn declare_name(&mut self, id: TypeId) -> String {
+        let def = &self.resolve.types[id];
+        let base = camel(def.name.as_deref().unwrap_or("anon"));
+        let mut name = format!("pelato{base}");
+        if self.used_names.contains(&name) {
+            let owner = match def.owner {
+                wit_parser::TypeOwner::Interface(i) => {
+                    camel(self.resolve.interfaces[i].name.as_deref().unwrap_or("iface"))
+                }
+                wit_parser::TypeOwner::World(w) => camel(&self.resolve.worlds[w].name),
+                wit_parser::TypeOwner::None => String::new(),
+            };
+            name = format!("pelato{owner}{base}");
+            let mut n = 2;
+            while self.used_names.contains(&name) {
+                name = format!("pelato{owner}{base}{n}");
+                n += 1;
+            }
+        }
+        self.used_names.insert(name.clone());
+        name
+    }
+
+    fn declare(&mut self, id: TypeId, name: &str, kind: &TypeDefKind) {
+        let wit_name = self.resolve.types[id].name.clone().unwrap_or_default();
+        let mut s = String::new();
+        match kind {
+            TypeDefKind::Record(r) => {
+                let _ = writeln!(s, "// {name} is WIT record `{wit_name}`.\ntype {name} struct {{");
+                for f in &r.fields {
+                    let t = self.go_type(&f.ty);
+                    let _ = writeln!(s, "\t{} {t}", camel(&f.name));
+                }
+                s.push_str("}\n\n");
+            }
+            TypeDefKind::Enum(e) => {
+                let _ = writeln!(s, "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst (");
+                for (i, c) in e.cases.iter().enumerate() {
+                    let _ = writeln!(s, "\t{name}{} {name} = {i}", camel(&c.name));
+                }
+                s.push_str(")\n\n");
+            }
+            TypeDefKind::Flags(f) => {
+                let repr = if f.flags.len() > 32 { "uint64" } else { "uint32" };
+                let _ = writeln!(s, "// {name} is WIT flags `{wit_name}`.\ntype {name} {repr}\n\nconst (");
+                for (i, c) in f.flags.iter().enumerate() {
+                    let _ = writeln!(s, "\t{name}{} {name} = 1 << {i}", camel(&c.name));
+                }
+                s.push_str(")\n\n");
+            }
+            TypeDefKind::Variant(v) => {
+                let _ = writeln!(
+                    s,
+                    "// {name} is WIT variant `{wit_name}`: Tag selects the case; only that case's field is meaningful.\ntype {name} struct {{\n\tTag uint32"
+                );
+                for c in &v.cases {
+                    if let Some(t) = &c.ty {
+                        let t = self.go_type(t);
+                        let _ = writeln!(s, "\t{} {t}", camel(&c.name));
+                    }
+                }
+                s.push_str("}\n\nconst (\n");
+                for (i, c) in v.cases.iter().enumerate() {
+                    let _ = writeln!(s, "\t{name}Tag{} uint32 = {i}", camel(&c.name));
+                }
+                s.push_str(")\n\n");
+            }
+            _ => {}
+        }
+        self.decls.push_str(&s);
+    }
+
+    /// A Go-identifier-safe key for a type.
+    fn mangle(&mut self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::U8 => "u8".into(),
+            Type::U16 => "u16".into(),
+            Type::U32 => "u32".into(),
+            Type::U64 => "u64".into(),
+            Type::S8 => "s8".into(),
+            Type::S16 => "s16".into(),
+            Type::S32 => "s32".into(),
+            Type::S64 => "s64".into(),
+            Type::F32 => "f32".into(),
+            Type::F64 => "f64".into(),
+            Type::Char => "char".into(),
+            Type::String => "string".into(),
+            Type::ErrorContext => "errctx".into(),
+            Type::Id(id) => {
+                let kind = self.resolve.types[*id].kind.clone();
+                match &kind {
+                    TypeDefKind::Type(t) => self.mangle(t),
+                    TypeDefKind::List(t) => format!("list_{}", self.mangle(t)),
+                    TypeDefKind::Option(t) => format!("opt_{}", self.mangle(t)),
+                    TypeDefKind::Result(r) => {
+                        let ok = r.ok.as_ref().map(|t| self.mangle(t)).unwrap_or("unit".into());
+                        let err = r.err.as_ref().map(|t| self.mangle(t)).unwrap_or("unit".into());
+                        format!("res_{ok}_{err}_")
+                    }
+                    TypeDefKind::Tuple(t) => {
+                        let parts: Vec<String> = t.types.iter().map(|t| self.mangle(t)).collect();
+                        format!("tup{}_{}_", parts.len(), parts.join("_"))
+                    }
+                    _ => self.go_type_id(*id),
+                }
+            }
+        }
+    }
+
+    /// Name of the helper implementing `codec` for `ty`, generating it if needed.
+    fn helper(&mut self, codec: Codec, ty: &Type) -> String {
+        let key = self.mangle(ty);
+        let name = match codec {
+            Codec::LiftFlat => format!("pelatoLiftFlat_{key}"),
+            Codec::LowerFlat => format!("pelatoLowerFlat_{key}"),
+            Codec::Load => format!("pelatoLoad_{key}"),
+            Codec::Store => format!("pelatoStore_{key}"),
+        };
+        if self.helpers.contains_key(&name) || self.in_progress.contains(&name) {
+            return name;
+        }
+        self.in_progress.insert(name.clone());
+        let go_ty = self.go_type(ty);
+        let body = match codec {
+            Codec::LiftFlat => self.lift_flat_body(ty),
+            Codec::LowerFlat => self.lower_flat_body(ty),
+            Codec::Load => self.load_body(ty),
+            Codec::Store => self.store_body(ty),
+        };
+        let sig = match codec {
+            Codec::LiftFlat => format!("func {name}(f []uint64, c *int) {go_ty}"),
+            Codec::LowerFlat => format!("func {name}(v {go_ty}, f *[]uint64)"),
+            Codec::Load => format!("func {name}(p uintptr) {go_ty}"),
+            Codec::Store => format!("func {name}(p uintptr, v {go_ty})"),
+        };
+        self.in_progress.remove(&name);
+        self.helpers.insert(name.clone(), format!("{sig} {{\n{body}}}\n\n"));
+        name
+    }
+
+    fn resolve_alias(&self, ty: &Type) -> Type {
+        let mut t = *ty;
+        while let Type::Id(id) = t {
+            match &self.resolve.types[id].kind {
+                TypeDefKind::Type(inner) => t = *inner,
+                _ => break,
+            }
+        }
+        t
+    }
+
+    // ---- flat lifting: slots → Go value -------------------------------------
+
+    fn lift_flat_body(&mut self, ty: &Type) -> String {
+        let ty = self.resolve_alias(ty);
+        let one = |e: &str| format!("\tv := f[*c]\n\t*c++\n\treturn {e}\n");
+        match ty {
+            Type::Bool => one("v != 0"),
+            Type::U8 => one("uint8(v)"),
+            Type::U16 => one("uint16(v)"),
+            Type::U32 => one("uint32(v)"),
+            Type::U64 => one("v"),
+            Type::S8 => one("int8(v)"),
+            Type::S16 => one("int16(v)"),
+            Type::S32 => one("int32(uint32(v))"),
+            Type::S64 => one("int64(v)"),
+            Type::F32 => one("pelatoF32(v)"),
+            Type::F64 => one("pelatoF64(v)"),
+            Type::Char => one("rune(uint32(v))"),
+            Type::ErrorContext => one("uint32(v)"),
+            Type::String => {
+                "\tp, n := uint32(f[*c]), uint32(f[*c+1])\n\t*c += 2\n\treturn pelatoCopyString(p, n)\n"
+                    .into()
+            }
+            Type::Id(id) => {
+                let kind = self.resolve.types[id].kind.clone();
+                let go_ty = self.go_type(&ty);
+                match kind {
+                    TypeDefKind::List(elem) => {
+                        let load = self.list_lift_expr(&elem, "p", "n");
+                        format!("\tp, n := uint32(f[*c]), uint32(f[*c+1])\n\t*c += 2\n\treturn {load}\n")
+                    }
+                    TypeDefKind::Record(r) => {
+                        let mut s = format!("\tvar v {go_ty}\n");
+                        for field in &r.fields {
+                            let h = self.helper(Codec::LiftFlat, &field.ty);
+                            let _ = writeln!(s, "\tv.{} = {h}(f, c)", camel(&field.name));
+                        }
+                        s.push_str("\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Tuple(t) => {
+                        let mut s = format!("\tvar v {go_ty}\n");
+                        for (i, ty) in t.types.iter().enumerate() {
+                            let h = self.helper(Codec::LiftFlat, ty);
+                            let _ = writeln!(s, "\tv.F{i} = {h}(f, c)");
+                        }
+                        s.push_str("\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Enum(_) => one(&format!("{go_ty}(uint32(v))")),
+                    TypeDefKind::Flags(fl) => {
+                        if fl.flags.len() > 32 {
+                            format!("\tv := {go_ty}(uint32(f[*c])) | {go_ty}(uint32(f[*c+1]))<<32\n\t*c += 2\n\treturn v\n")
+                        } else {
+                            one(&format!("{go_ty}(uint32(v))"))
+                        }
+                    }
+                    TypeDefKind::Option(t) => {
+                        let width = self.flat_len(&t);
+                        let h = self.helper(Codec::LiftFlat, &t);
+                        format!(
+                            "\tvar v {go_ty}\n\tstart := *c\n\tif uint32(f[start]) != 0 {{\n\t\t*c = start + 1\n\t\tv.Some = true\n\t\tv.Value = {h}(f, c)\n\t}}\n\t*c = start + 1 + {width}\n\treturn v\n"
+                        )
+                    }
+                    TypeDefKind::Result(r) => {
+                        let width = self.flat_len(&ty) - 1;
+                        let mut s = format!("\tvar v {go_ty}\n\tstart := *c\n\t*c = start + 1\n\tif uint32(f[start]) != 0 {{\n\t\tv.IsErr = true\n");
+                        if let Some(e) = &r.err {
+                            let h = self.helper(Codec::LiftFlat, e);
+                            let _ = writeln!(s, "\t\tv.Err = {h}(f, c)");
+                        }
+                        s.push_str("\t} else {\n");
+                        if let Some(o) = &r.ok {
+                            let h = self.helper(Codec::LiftFlat, o);
+                            let _ = writeln!(s, "\t\tv.Ok = {h}(f, c)");
+                        }
+                        let _ = write!(s, "\t}}\n\t*c = start + 1 + {width}\n\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Variant(var) => {
+                        let width = self.flat_len(&ty) - 1;
+                        let mut s = format!("\tvar v {go_ty}\n\tstart := *c\n\t*c = start + 1\n\tv.Tag = uint32(f[start])\n\tswitch v.Tag {{\n");
+                        for (i, case) in var.cases.iter().enumerate() {
+                            if let Some(t) = &case.ty {
+                                let h = self.helper(Codec::LiftFlat, t);
+                                let _ = writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(f, c)", camel(&case.name));
+                            }
+                        }
+                        let _ = write!(s, "\t}}\n\t*c = start + 1 + {width}\n\treturn v\n");
+                        s
+                    }
+                    _ => "\tpanic(\"unsupported\")\n".into(),
+                }
+            }
+        }
+    }
+
+    /// Expression copying a list of `elem` at (ptr, len) out of linear memory.
+    fn list_lift_expr(&mut self, elem: &Type, p: &str, n: &str) -> String {
+        if matches!(self.resolve_alias(elem), Type::U8) {
+            return format!("pelatoCopyBytes({p}, {n})");
+        }
+        let size = self.size(elem);
+        let go_elem = self.go_type(elem);
+        let load = self.helper(Codec::Load, elem);
+        let fname = format!("pelatoLiftList_{}", self.mangle(elem));
+        if !self.helpers.contains_key(&fname) {
+            self.helpers.insert(
+                fname.clone(),
+                format!(
+                    "func {fname}(p, n uint32) []{go_elem} {{\n\tv := make([]{go_elem}, n)\n\tfor i := range v {{\n\t\tv[i] = {load}(uintptr(p) + uintptr(i)*{size})\n\t}}\n\treturn v\n}}\n\n"
+                ),
+            );
+        }
+        format!("{fname}({p}, {n})")
+    }
+
+    /// Statements lowering list `v` of `elem` into linear memory; yields `p`, `n` (uint32).
+    fn list_lower_stmts(&mut self, elem: &Type, v: &str, p: &str) -> String {
+        if matches!(self.resolve_alias(elem), Type::U8) {
+            return format!("\t{p}, n := pelatoBytesPtr({v}), uint32(len({v}))\n");
+        }
+        let size = self.size(elem);
+        let store = self.helper(Codec::Store, elem);
+        format!(
+            "\tn := uint32(len({v}))\n\tbase := pelatoHostAlloc(n * {size})\n\tfor i := range {v} {{\n\t\t{store}(base+uintptr(i)*{size}, {v}[i])\n\t}}\n\t{p} := uint32(base)\n"
+        )
+    }
+
+    // ---- flat lowering: Go value → slots ------------------------------------
+
+    fn lower_flat_body(&mut self, ty: &Type) -> String {
+        let ty = self.resolve_alias(ty);
+        let one = |e: &str| format!("\t*f = append(*f, {e})\n");
+        match ty {
+            Type::Bool => one("pelatoBool(v)"),
+            Type::U8 | Type::U16 | Type::U32 | Type::U64 => one("uint64(v)"),
+            Type::S8 | Type::S16 | Type::S32 => one("uint64(uint32(int32(v)))"),
+            Type::S64 => one("uint64(v)"),
+            Type::F32 => one("pelatoF32Bits(v)"),
+            Type::F64 => one("pelatoF64Bits(v)"),
+            Type::Char => one("uint64(uint32(v))"),
+            Type::ErrorContext => one("uint64(v)"),
+            Type::String => "\t*f = append(*f, uint64(pelatoStringPtr(v)), uint64(len(v)))\n".into(),
+            Type::Id(id) => {
+                let kind = self.resolve.types[id].kind.clone();
+                match kind {
+                    TypeDefKind::List(elem) => {
+                        let stmts = self.list_lower_stmts(&elem, "v", "p");
+                        format!("{stmts}\t*f = append(*f, uint64(p), uint64(n))\n")
+                    }
+                    TypeDefKind::Record(r) => {
+                        let mut s = String::new();
+                        for field in &r.fields {
+                            let h = self.helper(Codec::LowerFlat, &field.ty);
+                            let _ = writeln!(s, "\t{h}(v.{}, f)", camel(&field.name));
+                        }
+                        s
+                    }
+                    TypeDefKind::Tuple(t) => {
+                        let mut s = String::new();
+                        for (i, ty) in t.types.iter().enumerate() {
+                            let h = self.helper(Codec::LowerFlat, ty);
+                            let _ = writeln!(s, "\t{h}(v.F{i}, f)");
+                        }
+                        s
+                    }
+                    TypeDefKind::Enum(_) => one("uint64(v)"),
+                    TypeDefKind::Flags(fl) => {
+                        if fl.flags.len() > 32 {
+                            "\t*f = append(*f, uint64(uint32(v)), uint64(uint32(uint64(v)>>32)))\n".into()
+                        } else {
+                            one("uint64(v)")
+                        }
+                    }
+                    TypeDefKind::Option(t) => {
+                        let width = self.flat_len(&ty);
+                        let h = self.helper(Codec::LowerFlat, &t);
+                        format!(
+                            "\tstart := len(*f)\n\tif v.Some {{\n\t\t*f = append(*f, 1)\n\t\t{h}(v.Value, f)\n\t}} else {{\n\t\t*f = append(*f, 0)\n\t}}\n\tpelatoPad(f, start+{width})\n"
+                        )
+                    }
+                    TypeDefKind::Result(r) => {
+                        let width = self.flat_len(&ty);
+                        let mut s = "\tstart := len(*f)\n\tif v.IsErr {\n\t\t*f = append(*f, 1)\n".to_string();
+                        if let Some(e) = &r.err {
+                            let h = self.helper(Codec::LowerFlat, e);
+                            let _ = writeln!(s, "\t\t{h}(v.Err, f)");
+                        }
+                        s.push_str("\t} else {\n\t\t*f = append(*f, 0)\n");
+                        if let Some(o) = &r.ok {
+                            let h = self.helper(Codec::LowerFlat, o);
+                            let _ = writeln!(s, "\t\t{h}(v.Ok, f)");
+                        }
+                        let _ = writeln!(s, "\t}}\n\tpelatoPad(f, start+{width})");
+                        s
+                    }
+                    TypeDefKind::Variant(var) => {
+                        let width = self.flat_len(&ty);
+                        let mut s = "\tstart := len(*f)\n\t*f = append(*f, uint64(v.Tag))\n\tswitch v.Tag {\n".to_string();
+                        for (i, case) in var.cases.iter().enumerate() {
+                            if let Some(t) = &case.ty {
+                                let h = self.helper(Codec::LowerFlat, t);
+                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(v.{}, f)", camel(&case.name));
+                            }
+                        }
+                        let _ = writeln!(s, "\t}}\n\tpelatoPad(f, start+{width})");
+                        s
+                    }
+                    _ => "\tpanic(\"unsupported\")\n".into(),
+                }
+            }
+        }
+    }
+
+    // ---- memory: load and store ---------------------------------------------
+
+    fn disc_load(int: Int) -> &'static str {
+        match int {
+            Int::U8 => "uint32(pelatoLd8(p))",
+            Int::U16 => "uint32(pelatoLd16(p))",
+            Int::U32 => "pelatoLd32(p)",
+            Int::U64 => "uint32(pelatoLd64(p))",
+        }
+    }
+
+    fn disc_store(int: Int, v: &str) -> String {
+        match int {
+            Int::U8 => format!("pelatoSt8(p, uint8({v}))"),
+            Int::U16 => format!("pelatoSt16(p, uint16({v}))"),
+            Int::U32 => format!("pelatoSt32(p, uint32({v}))"),
+            Int::U64 => format!("pelatoSt64(p, uint64({v}))"),
+        }
+    }
+
+    fn load_body(&mut self, ty: &Type) -> String {
+        let ty = self.resolve_alias(ty);
+        let ret = |e: &str| format!("\treturn {e}\n");
+        match ty {
+            Type::Bool => ret("pelatoLd8(p) != 0"),
+            Type::U8 => ret("pelatoLd8(p)"),
+            Type::U16 => ret("pelatoLd16(p)"),
+            Type::U32 => ret("pelatoLd32(p)"),
+            Type::U64 => ret("pelatoLd64(p)"),
+            Type::S8 => ret("int8(pelatoLd8(p))"),
+            Type::S16 => ret("int16(pelatoLd16(p))"),
+            Type::S32 => ret("int32(pelatoLd32(p))"),
+            Type::S64 => ret("int64(pelatoLd64(p))"),
+            Type::F32 => ret("pelatoF32(uint64(pelatoLd32(p)))"),
+            Type::F64 => ret("pelatoF64(pelatoLd64(p))"),
+            Type::Char => ret("rune(pelatoLd32(p))"),
+            Type::ErrorContext => ret("pelatoLd32(p)"),
+            Type::String => ret("pelatoCopyString(pelatoLd32(p), pelatoLd32(p+4))"),
+            Type::Id(id) => {
+                let kind = self.resolve.types[id].kind.clone();
+                let go_ty = self.go_type(&ty);
+                match kind {
+                    TypeDefKind::List(elem) => {
+                        let e = self.list_lift_expr(&elem, "pelatoLd32(p)", "pelatoLd32(p+4)");
+                        ret(&e)
+                    }
+                    TypeDefKind::Record(r) => {
+                        let types: Vec<Type> = r.fields.iter().map(|f| f.ty).collect();
+                        let offs = self.offsets(&types);
+                        let mut s = format!("\tvar v {go_ty}\n");
+                        for (field, off) in r.fields.iter().zip(offs) {
+                            let h = self.helper(Codec::Load, &field.ty);
+                            let _ = writeln!(s, "\tv.{} = {h}(p + {off})", camel(&field.name));
+                        }
+                        s.push_str("\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Tuple(t) => {
+                        let offs = self.offsets(&t.types);
+                        let mut s = format!("\tvar v {go_ty}\n");
+                        for (i, (ty, off)) in t.types.iter().zip(offs).enumerate() {
+                            let h = self.helper(Codec::Load, ty);
+                            let _ = writeln!(s, "\tv.F{i} = {h}(p + {off})");
+                        }
+                        s.push_str("\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Enum(e) => ret(&format!("{go_ty}({})", Self::disc_load(e.tag()))),
+                    TypeDefKind::Flags(fl) => match fl.flags.len() {
+                        0..=8 => ret(&format!("{go_ty}(pelatoLd8(p))")),
+                        9..=16 => ret(&format!("{go_ty}(pelatoLd16(p))")),
+                        17..=32 => ret(&format!("{go_ty}(pelatoLd32(p))")),
+                        _ => ret(&format!("{go_ty}(uint64(pelatoLd32(p)) | uint64(pelatoLd32(p+4))<<32)")),
+                    },
+                    TypeDefKind::Option(t) => {
+                        let off = self.payload_offset(Int::U8, &[None, Some(t)]);
+                        let h = self.helper(Codec::Load, &t);
+                        format!("\tvar v {go_ty}\n\tif pelatoLd8(p) != 0 {{\n\t\tv.Some = true\n\t\tv.Value = {h}(p + {off})\n\t}}\n\treturn v\n")
+                    }
+                    TypeDefKind::Result(r) => {
+                        let off = self.payload_offset(Int::U8, &[r.ok, r.err]);
+                        let mut s = format!("\tvar v {go_ty}\n\tif pelatoLd8(p) != 0 {{\n\t\tv.IsErr = true\n");
+                        if let Some(e) = &r.err {
+                            let h = self.helper(Codec::Load, e);
+                            let _ = writeln!(s, "\t\tv.Err = {h}(p + {off})");
+                        }
+                        s.push_str("\t} else {\n");
+                        if let Some(o) = &r.ok {
+                            let h = self.helper(Codec::Load, o);
+                            let _ = writeln!(s, "\t\tv.Ok = {h}(p + {off})");
+                        }
+                        s.push_str("\t}\n\treturn v\n");
+                        s
+                    }
+                    TypeDefKind::Variant(var) => {
+                        let cases: Vec<Option<Type>> = var.cases.iter().map(|c| c.ty).collect();
+                        let off = self.payload_offset(var.tag(), &cases);
+                        let mut s = format!("\tvar v {go_ty}\n\tv.Tag = {}\n\tswitch v.Tag {{\n", Self::disc_load(var.tag()));
+                        for (i, case) in var.cases.iter().enumerate() {
+                            if let Some(t) = &case.ty {
+                                let h = self.helper(Codec::Load, t);
+                                let _ = writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(p + {off})", camel(&case.name));
+                            }
+                        }
+                        s.push_str("\t}\n\treturn v\n");
+                        s
+                    }
+                    _ => "\tpanic(\"unsupported\")\n".into(),
+                }
+            }
+        }
+    }
+
+    fn store_body(&mut self, ty: &Type) -> String {
+        let ty = self.resolve_alias(ty);
+        let st = |e: String| format!("\t{e}\n");
+        match ty {
+            Type::Bool => st("pelatoSt8(p, uint8(pelatoBool(v)))".into()),
+            Type::U8 => st("pelatoSt8(p, v)".into()),
+            Type::U16 => st("pelatoSt16(p, v)".into()),
+            Type::U32 => st("pelatoSt32(p, v)".into()),
+            Type::U64 => st("pelatoSt64(p, v)".into()),
+            Type::S8 => st("pelatoSt8(p, uint8(v))".into()),
+            Type::S16 => st("pelatoSt16(p, uint16(v))".into()),
+            Type::S32 => st("pelatoSt32(p, uint32(v))".into()),
+            Type::S64 => st("pelatoSt64(p, uint64(v))".into()),
+            Type::F32 => st("pelatoSt32(p, math.Float32bits(v))".into()),
+            Type::F64 => st("pelatoSt64(p, math.Float64bits(v))".into()),
+            Type::Char => st("pelatoSt32(p, uint32(v))".into()),
+            Type::ErrorContext => st("pelatoSt32(p, v)".into()),
+            Type::String => "\tpelatoSt32(p, pelatoStringPtr(v))\n\tpelatoSt32(p+4, uint32(len(v)))\n".into(),
+            Type::Id(id) => {
+                let kind = self.resolve.types[id].kind.clone();
+                match kind {
+                    TypeDefKind::List(elem) => {
+                        let stmts = self.list_lower_stmts(&elem, "v", "lp");
+                        format!("{stmts}\tpelatoSt32(p, lp)\n\tpelatoSt32(p+4, n)\n")
+                    }
+                    TypeDefKind::Record(r) => {
+                        let types: Vec<Type> = r.fields.iter().map(|f| f.ty).collect();
+                        let offs = self.offsets(&types);
+                        let mut s = String::new();
+                        for (field, off) in r.fields.iter().zip(offs) {
+                            let h = self.helper(Codec::Store, &field.ty);
+                            let _ = writeln!(s, "\t{h}(p+{off}, v.{})", camel(&field.name));
+                        }
+                        s
+                    }
+                    TypeDefKind::Tuple(t) => {
+                        let offs = self.offsets(&t.types);
+                        let mut s = String::new();
+                        for (i, (ty, off)) in t.types.iter().zip(offs).enumerate() {
+                            let h = self.helper(Codec::Store, ty);
+                            let _ = writeln!(s, "\t{h}(p+{off}, v.F{i})");
+                        }
+                        s
+                    }
+                    TypeDefKind::Enum(e) => st(Self::disc_store(e.tag(), "v")),
+                    TypeDefKind::Flags(fl) => match fl.flags.len() {
+                        0..=8 => st("pelatoSt8(p, uint8(v))".into()),
+                        9..=16 => st("pelatoSt16(p, uint16(v))".into()),
+                        17..=32 => st("pelatoSt32(p, uint32(v))".into()),
+                        _ => "\tpelatoSt32(p, uint32(v))\n\tpelatoSt32(p+4, uint32(uint64(v)>>32))\n".into(),
+                    },
+                    TypeDefKind::Option(t) => {
+                        let off = self.payload_offset(Int::U8, &[None, Some(t)]);
+                        let h = self.helper(Codec::Store, &t);
+                        format!("\tif v.Some {{\n\t\tpelatoSt8(p, 1)\n\t\t{h}(p+{off}, v.Value)\n\t}} else {{\n\t\tpelatoSt8(p, 0)\n\t}}\n")
+                    }
+                    TypeDefKind::Result(r) => {
+                        let off = self.payload_offset(Int::U8, &[r.ok, r.err]);
+                        let mut s = "\tif v.IsErr {\n\t\tpelatoSt8(p, 1)\n".to_string();
+                        if let Some(e) = &r.err {
+                            let h = self.helper(Codec::Store, e);
+                            let _ = writeln!(s, "\t\t{h}(p+{off}, v.Err)");
+                        }
+                        s.push_str("\t} else {\n\t\tpelatoSt8(p, 0)\n");
+                        if let Some(o) = &r.ok {
+                            let h = self.helper(Codec::Store, o);
+                            let _ = writeln!(s, "\t\t{h}(p+{off}, v.Ok)");
+                        }
+                        s.push_str("\t}\n");
+                        s
+                    }
+                    TypeDefKind::Variant(var) => {
+                        let cases: Vec<Option<Type>> = var.cases.iter().map(|c| c.ty).collect();
+                        let off = self.payload_offset(var.tag(), &cases);
+                        let mut s = format!("\t{}\n\tswitch v.Tag {{\n", Self::disc_store(var.tag(), "v.Tag"));
+                        for (i, case) in var.cases.iter().enumerate() {
+                            if let Some(t) = &case.ty {
+                                let h = self.helper(Codec::Store, t);
+                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(p+{off}, v.{})", camel(&case.name));
+                            }
+                        }
+                        s.push_str("\t}\n");
+                        s
+                    }
+                    _ => "\tpanic(\"unsupported\")\n".into(),
+                }
+            }
+        }
+    }
+
+    fn offsets(&self, types: &[Type]) -> Vec<usize> {
+        self.sizes
+            .field_offsets(types.iter())
+            .into_iter()
+            .map(|(off, _)| off.size_wasm32())
+            .collect()
+    }
+
+    fn payload_offset(&self, tag: Int, cases: &[Option<Type>]) -> usize {
+        self.sizes
+            .payload_offset(tag, cases.iter().map(|c| c.as_ref()))
+            .size_wasm32()
+    }
+
+    // ---- functions ----------------------------------------------------------
+
+    fn go_params(&mut self, func: &Function) -> (Vec<String>, String) {
+        let mut names = Vec::new();
+        let mut decl = Vec::new();
+        for (i, p) in func.params.iter().enumerate() {
+            let name = format!("a{i}");
+            let t = self.go_type(&p.ty);
+            decl.push(format!("{name} {t}"));
+            names.push(name);
+        }
+        (names, decl.join(", "))
+    }
+
+    fn import_fn(&mut self, module: &str, prefix: &str, func: &Function) -> Result<(), GlueError> {
+        for p in &func.params {
+            self.check(&p.ty)?;
+        }
+        if let Some(r) = &func.result {
+            self.check(r)?;
+        }
+        let sig = self.resolve.wasm_signature(AbiVariant::GuestImport, func);
+        let idx = self.imports.len();
+        let raw = format!("pelatoWasmImport{idx}");
+        let go_name = format!("pelato{prefix}{}", camel(&func.name));
+        let (names, decl) = self.go_params(func);
+        let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
+
+        // raw declaration
+        let raw_params: Vec<String> = sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("p{i} {}", core_go(*t)))
+            .collect();
+        let raw_ret = sig.results.first().map(|t| format!(" {}", core_go(*t))).unwrap_or_default();
+        let mut s = String::new();
+        let _ = writeln!(s, "//go:wasmimport {module} {}\nfunc {raw}({}){raw_ret}\n", func.name, raw_params.join(", "));
+
+        let go_sig = format!(
+            "func {go_name}({decl}){}",
+            ret_ty.as_ref().map(|t| format!(" {t}")).unwrap_or_default()
+        );
+        let _ = writeln!(s, "// {go_name} calls import `{module}#{}`.\n{go_sig} {{", func.name);
+        // lower params
+        let mut args: Vec<String> = Vec::new();
+        if sig.indirect_params {
+            let types: Vec<Type> = func.params.iter().map(|p| p.ty).collect();
+            let info = self.sizes.record(types.iter());
+            let offs = self.offsets(&types);
+            let _ = writeln!(s, "\tparams := pelatoHostAlloc({})", info.size.size_wasm32());
+            for ((p, off), n) in func.params.iter().zip(offs).zip(&names) {
+                let h = self.helper(Codec::Store, &p.ty);
+                let _ = writeln!(s, "\t{h}(params+{off}, {n})");
+            }
+            args.push("int32(params)".into());
+        } else {
+            let n_flat = if sig.retptr { sig.params.len() - 1 } else { sig.params.len() };
+            let _ = writeln!(s, "\tflat := make([]uint64, 0, {n_flat})");
+            for (p, n) in func.params.iter().zip(&names) {
+                let h = self.helper(Codec::LowerFlat, &p.ty);
+                let _ = writeln!(s, "\t{h}({n}, &flat)");
+            }
+            for (i, t) in sig.params.iter().take(n_flat).enumerate() {
+                args.push(from_slot(*t, &format!("flat[{i}]")));
+            }
+        }
+        match (&func.result, sig.retptr) {
+            (Some(rt), true) => {
+                let size = self.size(rt);
+                self.import_ret_bytes = self.import_ret_bytes.max(size);
+                args.push("int32(pelatoAddr(unsafe.Pointer(&pelatoImportRet[0])))".into());
+                let _ = writeln!(s, "\t{raw}({})", args.join(", "));
+                let h = self.helper(Codec::Load, rt);
+                let _ = writeln!(s, "\tr := {h}(uintptr(unsafe.Pointer(&pelatoImportRet[0])))");
+            }
+            (Some(rt), false) => {
+                let _ = writeln!(s, "\traw := {raw}({})", args.join(", "));
+                let h = self.helper(Codec::LiftFlat, rt);
+                let _ = writeln!(
+                    s,
+                    "\trf := []uint64{{{}}}\n\trc := 0\n\tr := {h}(rf, &rc)",
+                    to_slot(sig.results[0], "raw")
+                );
+            }
+            (None, _) => {
+                let _ = writeln!(s, "\t{raw}({})", args.join(", "));
+            }
+        }
+        s.push_str("\tpelatoRelease()\n\tpelatoArenaReset()\n");
+        if func.result.is_some() {
+            s.push_str("\treturn r\n");
+        }
+        s.push_str("}\n\n");
+        self.body.push_str(&s);
+        self.imports.push(ImportBinding {
+            module: module.to_string(),
+            field: func.name.clone(),
+            go_name,
+            go_signature: go_sig,
+        });
+        Ok(())
+    }
+
+    fn export_fn(&mut self, export_name: &str, prefix: &str, func: &Function) -> Result<(), GlueError> {
+        for p in &func.params {
+            self.check(&p.ty)?;
+        }
+        if let Some(r) = &func.result {
+            self.check(r)?;
+        }
+        let sig = self.resolve.wasm_signature(AbiVariant::GuestExport, func);
+        let idx = self.exports.len();
+        let raw = format!("pelatoWasmExport{idx}");
+        let hook = format!("pelatoOn{prefix}{}", camel(&func.name));
+        let (names, decl) = self.go_params(func);
+        let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
+        let hook_sig = format!(
+            "func {hook}({decl}){}",
+            ret_ty.as_ref().map(|t| format!(" {t}")).unwrap_or_default()
+        );
+
+        let raw_params: Vec<String> = sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("p{i} {}", core_go(*t)))
+            .collect();
+        let raw_ret = sig.results.first().map(|t| format!(" {}", core_go(*t))).unwrap_or_default();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "//go:wasmexport {export_name}\nfunc {raw}({}){raw_ret} {{",
+            raw_params.join(", ")
+        );
+        if sig.indirect_params {
+            let types: Vec<Type> = func.params.iter().map(|p| p.ty).collect();
+            let offs = self.offsets(&types);
+            for ((p, off), n) in func.params.iter().zip(offs).zip(&names) {
+                let h = self.helper(Codec::Load, &p.ty);
+                let _ = writeln!(s, "\t{n} := {h}(uintptr(uint32(p0)) + {off})");
+            }
+        } else if !func.params.is_empty() {
+            let slots: Vec<String> = sig
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| to_slot(*t, &format!("p{i}")))
+                .collect();
+            let _ = writeln!(s, "\tflat := []uint64{{{}}}\n\tc := 0", slots.join(", "));
+            for (p, n) in func.params.iter().zip(&names) {
+                let h = self.helper(Codec::LiftFlat, &p.ty);
+                let _ = writeln!(s, "\t{n} := {h}(flat, &c)");
+            }
+        }
+        s.push_str("\tpelatoArenaReset()\n");
+        let call = format!("{hook}({})", names.join(", "));
+        match (&func.result, sig.retptr) {
+            (Some(rt), true) => {
+                let size = self.size(rt);
+                self.export_ret_bytes = self.export_ret_bytes.max(size);
+                let h = self.helper(Codec::Store, rt);
+                let _ = writeln!(
+                    s,
+                    "\tr := {call}\n\tpelatoRelease()\n\tret := uintptr(unsafe.Pointer(&pelatoExportRet[0]))\n\t{h}(ret, r)\n\treturn int32(uint32(ret))"
+                );
+            }
+            (Some(rt), false) => {
+                let h = self.helper(Codec::LowerFlat, rt);
+                let _ = writeln!(
+                    s,
+                    "\tr := {call}\n\tpelatoRelease()\n\tout := make([]uint64, 0, 1)\n\t{h}(r, &out)\n\treturn {}",
+                    from_slot(sig.results[0], "out[0]")
+                );
+            }
+            (None, _) => {
+                let _ = writeln!(s, "\t{call}\n\tpelatoRelease()");
+            }
+        }
+        s.push_str("}\n\n");
+        // post-return: release what was handed to the host
+        let post_params: Vec<String> = sig
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("_{i} {}", core_go(*t)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "//go:wasmexport cabi_post_{export_name}\nfunc {raw}Post({}) {{\n\tpelatoRelease()\n}}\n",
+            post_params.join(", ")
+        );
+        self.body.push_str(&s);
+        self.exports.push(ExportHook {
+            export_name: export_name.to_string(),
+            go_name: hook,
+            go_signature: hook_sig,
+        });
+        Ok(())
+    }
+
+    fn finish(self, opts: &GlueOptions) -> GoGlue {
+        let arena = (opts.max_message_bytes + ARENA_SLACK_BYTES).div_ceil(8) * 8;
+        let heap = opts.adapter_heap_bytes.div_ceil(8) * 8;
+        let mut out = PRELUDE
+            .replace("{{WORLD}}", &self.world)
+            .replace("{{MAX_MESSAGE}}", &opts.max_message_bytes.to_string())
+            .replace("{{ARENA}}", &arena.to_string())
+            .replace("{{ADAPTER_HEAP}}", &heap.to_string());
+        out.push_str(
+            "\n// pelatoPad pads a variant's slots to its joined width.\nfunc pelatoPad(f *[]uint64, width int) {\n\tfor len(*f) < width {\n\t\t*f = append(*f, 0)\n\t}\n}\n\n",
+        );
+        let _ = writeln!(
+            out,
+            "// Return areas: exports keep theirs until post-return; imports reuse one.\nvar pelatoExportRet [{}]uint64\nvar pelatoImportRet [{}]uint64\n",
+            self.export_ret_bytes.div_ceil(8).max(1),
+            self.import_ret_bytes.div_ceil(8).max(1)
+        );
+        out.push_str("// ---- WIT types ----\n\n");
+        out.push_str(&self.decls);
+        out.push_str("// ---- functions ----\n\n");
+        out.push_str(&self.body);
+        out.push_str("// ---- canonical ABI codecs ----\n\n");
+        for h in self.helpers.values() {
+            out.push_str(h);
+        }
+        GoGlue {
+            source: out,
+            exports: self.exports,
+            imports: self.imports,
+        }
+    }
+}

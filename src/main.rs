@@ -1,0 +1,57 @@
+//! The `pelato` command line: a thin clap front end over the `pelato` library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+
+/// From a plain Go function to a WebAssembly component on wasmCloud.
+#[derive(Parser)]
+#[command(name = "pelato", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate workflow.yaml and render a Go module and wadm manifest per task.
+    Gen(commands::gen::GenArgs),
+    /// Generate, then compile and componentize every task.
+    Build(commands::build::BuildArgs),
+    /// Build if needed, then run every task's test cases in the embedded harness.
+    Test(commands::test::TestArgs),
+    /// Build if needed, deliver one message to a component, print what it published.
+    Call(commands::call::CallArgs),
+    /// The whole pipeline: gen → build → test.
+    Brush(commands::brush::BrushArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Gen(a) => a.exec(),
+        Command::Build(a) => a.exec(),
+        Command::Test(a) => a.exec(),
+        Command::Call(a) => a.exec(),
+        Command::Brush(a) => a.exec(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

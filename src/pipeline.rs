@@ -1,0 +1,403 @@
+//! The pipeline: load a project, then gen → build → test, task by task. One
+//! task's failure never stops the others; every stage reports per task.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::build::{self, BuildError, Built};
+use crate::config::Settings;
+use crate::gen::{GenError, GeneratedTask, Generator};
+use crate::harness::{Harness, HarnessConfig, HarnessError, Message};
+use crate::toolchain::Toolchain;
+use crate::workflow::{Expect, Task, Workflow, WorkflowError};
+
+/// A loaded, validated project.
+pub struct Project {
+    /// The workflow.
+    pub workflow: Workflow,
+    /// Settings from the environment and `.env`.
+    pub settings: Settings,
+    /// The generator (templates + WIT).
+    pub generator: Generator,
+}
+
+/// Errors that stop the whole pipeline (per-task errors are reported instead).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// workflow.yaml is invalid.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// Settings are invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Templates or WIT did not load.
+    #[error(transparent)]
+    Gen(#[from] GenError),
+    /// No usable toolchain.
+    #[error(transparent)]
+    Toolchain(#[from] crate::toolchain::ToolchainError),
+    /// The harness could not start.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// A component name that is not in the workflow.
+    #[error("no task with component_name `{name}` in {file}; known: {known}")]
+    UnknownComponent {
+        /// What was asked for.
+        name: String,
+        /// workflow.yaml path.
+        file: PathBuf,
+        /// Known component names.
+        known: String,
+    },
+    /// A task failed in a stage that the command needed.
+    #[error("task `{task}`: {message}")]
+    Task {
+        /// Task name.
+        task: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Project {
+    /// Loads and validates `dir/workflow.yaml` and the settings.
+    pub fn load(dir: &Path) -> Result<Project, PipelineError> {
+        let generator = Generator::new()?;
+        let known = generator.templates().names();
+        let workflow = Workflow::load(dir, &known)?;
+        let settings = Settings::load(&workflow.root)?;
+        Ok(Project {
+            workflow,
+            settings,
+            generator,
+        })
+    }
+
+    /// Looks a task up by component name.
+    pub fn task(&self, component: &str) -> Result<&Task, PipelineError> {
+        self.workflow
+            .task_by_component(component)
+            .ok_or_else(|| PipelineError::UnknownComponent {
+                name: component.to_string(),
+                file: self.workflow.file.clone(),
+                known: self
+                    .workflow
+                    .tasks
+                    .iter()
+                    .map(|t| t.component_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Parallel jobs from `PARALLEL_BUILD` (false → 1) or the CPU count.
+    pub fn default_jobs(&self) -> usize {
+        match self.settings.parallel_build {
+            Some(false) => 1,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// What happened to one task across the stages that ran.
+#[derive(Debug)]
+pub struct TaskReport {
+    /// Task name.
+    pub task: String,
+    /// Component name.
+    pub component: String,
+    /// gen result.
+    pub gen: Option<Result<GeneratedTask, GenError>>,
+    /// build result.
+    pub build: Option<Result<Built, BuildError>>,
+    /// test result.
+    pub test: Option<Result<TestSummary, HarnessError>>,
+}
+
+impl TaskReport {
+    /// The first failure, as a message, if any stage failed.
+    pub fn failure(&self) -> Option<(&'static str, String)> {
+        if let Some(Err(e)) = &self.gen {
+            return Some(("gen", e.to_string()));
+        }
+        if let Some(Err(e)) = &self.build {
+            return Some(("build", e.to_string()));
+        }
+        match &self.test {
+            Some(Err(e)) => Some(("test", e.to_string())),
+            Some(Ok(s)) if s.failed() > 0 => Some((
+                "test",
+                format!("{} of {} test cases failed", s.failed(), s.cases.len()),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The built component, if the build succeeded.
+    pub fn built(&self) -> Option<&Built> {
+        self.build.as_ref().and_then(|b| b.as_ref().ok())
+    }
+}
+
+/// Results of a task's test cases.
+#[derive(Debug, Clone)]
+pub struct TestSummary {
+    /// Each case.
+    pub cases: Vec<CaseResult>,
+}
+
+impl TestSummary {
+    /// Number of failed cases.
+    pub fn failed(&self) -> usize {
+        self.cases.iter().filter(|c| !c.passed).count()
+    }
+}
+
+/// One test case's result.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// Case name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Expected vs actual, when it failed.
+    pub diff: String,
+    /// Time the delivery took.
+    pub elapsed: Duration,
+}
+
+/// Options of a pipeline run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parallel build jobs.
+    pub jobs: usize,
+    /// Harness settings for the test stage.
+    pub harness: HarnessConfig,
+    /// Cache directory (Go build cache lives under it).
+    pub cache_dir: PathBuf,
+}
+
+impl RunOptions {
+    /// Defaults for a project.
+    pub fn for_project(project: &Project) -> RunOptions {
+        let cache_dir = crate::harness::default_cache_dir()
+            .unwrap_or_else(|| project.workflow.root.join(".pelato").join("cache"));
+        RunOptions {
+            jobs: project.default_jobs(),
+            harness: HarnessConfig {
+                cache_dir: Some(cache_dir.join("wasmtime")),
+                ..HarnessConfig::default()
+            },
+            cache_dir,
+        }
+    }
+}
+
+/// Runs gen for every task (in order) and returns one report per task.
+pub fn gen(project: &Project) -> Vec<TaskReport> {
+    project
+        .generator
+        .generate(&project.workflow, &project.settings)
+        .into_iter()
+        .zip(&project.workflow.tasks)
+        .map(|((task, r), t)| TaskReport {
+            task,
+            component: t.component_name.clone(),
+            gen: Some(r),
+            build: None,
+            test: None,
+        })
+        .collect()
+}
+
+/// Runs gen + build. `on_built` is called as each task finishes building.
+pub fn build(
+    project: &Project,
+    toolchain: &Toolchain,
+    opts: &RunOptions,
+    on_built: &(dyn Fn(&TaskReport) + Sync),
+) -> Vec<TaskReport> {
+    let reports = gen(project);
+    let go_cache = opts.cache_dir.clone();
+    build::parallel_map(&reports, opts.jobs, |report| {
+        let mut r = TaskReport {
+            task: report.task.clone(),
+            component: report.component.clone(),
+            gen: None,
+            build: None,
+            test: None,
+        };
+        let Some(Ok(generated)) = &report.gen else {
+            return r;
+        };
+        let task = project
+            .workflow
+            .tasks
+            .iter()
+            .find(|t| t.name == report.task)
+            .expect("report comes from the workflow");
+        let b = (|| {
+            let template = project
+                .generator
+                .templates()
+                .get(&task.template)
+                .expect("gen succeeded, so the template exists");
+            let world = project.generator.wit().world(template).map_err(|e| {
+                BuildError::Componentize {
+                    task: task.name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            build::build_task(
+                &project.workflow.root,
+                generated,
+                &task.code,
+                toolchain,
+                &project.generator.wit().resolve,
+                world,
+                &go_cache,
+            )
+        })();
+        r.build = Some(b);
+        on_built(&r);
+        r
+    })
+    .into_iter()
+    .zip(reports)
+    .map(|(mut built, generated)| {
+        built.gen = generated.gen;
+        built
+    })
+    .collect()
+}
+
+/// A concrete subject for a subscription pattern (`*` and `>` become `test`).
+pub fn concrete_subject(pattern: &str) -> String {
+    pattern
+        .split('.')
+        .map(|t| if t == "*" || t == ">" { "test" } else { t })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Runs a task's test cases against its built component.
+pub fn test_task(
+    project: &Project,
+    harness: &Harness,
+    task: &Task,
+    built: &Built,
+) -> Result<TestSummary, HarnessError> {
+    let component = harness
+        .load_file(&built.path)?
+        .with_max_message_bytes(built.record.max_message_bytes);
+    let template = project
+        .generator
+        .templates()
+        .get(&task.template)
+        .expect("built, so the template exists");
+    let world = project
+        .generator
+        .wit()
+        .world(template)
+        .map_err(|e| HarnessError::Load(e.to_string()))?;
+    component
+        .shape()
+        .check_against(&project.generator.wit().resolve, world)?;
+    let subject = concrete_subject(&task.source_topic);
+    let dest = task.dest_topic.clone().unwrap_or_default();
+    let mut cases = Vec::new();
+    for case in &task.tests {
+        let start = Instant::now();
+        let msg = Message::new(subject.clone(), case.input.clone().into_bytes());
+        let (passed, diff) = match component.deliver(&msg) {
+            Err(e) => match &case.expect {
+                Expect::Error(want) if e.to_string().contains(want.as_str()) => (true, String::new()),
+                _ => (false, format!("  the delivery failed: {e}")),
+            },
+            Ok(d) => {
+                let out: Vec<String> = d
+                    .published_to(&dest)
+                    .map(|p| String::from_utf8_lossy(&p.body).into_owned())
+                    .collect();
+                match (&case.expect, &d.result) {
+                    (Expect::Output(want), Ok(())) => {
+                        let got = out.join("\n");
+                        if (want.is_empty() && out.is_empty()) || (out.len() == 1 && &out[0] == want) {
+                            (true, String::new())
+                        } else {
+                            (false, diff_text(want, &got, out.len(), &dest))
+                        }
+                    }
+                    (Expect::Output(want), Err(e)) => (
+                        false,
+                        format!("  expected output: {want:?}\n  but the task failed: {e}"),
+                    ),
+                    (Expect::Error(want), Err(e)) if e.contains(want.as_str()) => (true, String::new()),
+                    (Expect::Error(want), Err(e)) => (
+                        false,
+                        format!("  expected an error containing {want:?}\n  got error: {e:?}"),
+                    ),
+                    (Expect::Error(want), Ok(())) => (
+                        false,
+                        format!(
+                            "  expected an error containing {want:?}\n  but the task succeeded and published {:?}",
+                            out
+                        ),
+                    ),
+                }
+            }
+        };
+        cases.push(CaseResult {
+            name: case.name.clone(),
+            passed,
+            diff,
+            elapsed: start.elapsed(),
+        });
+    }
+    Ok(TestSummary { cases })
+}
+
+fn diff_text(want: &str, got: &str, count: usize, dest: &str) -> String {
+    let mut s = format!("  published to {dest}: {count} message(s)\n");
+    let w: Vec<&str> = want.lines().collect();
+    let g: Vec<&str> = got.lines().collect();
+    for i in 0..w.len().max(g.len()) {
+        match (w.get(i), g.get(i)) {
+            (Some(a), Some(b)) if a == b => s.push_str(&format!("    {a}\n")),
+            (a, b) => {
+                if let Some(a) = a {
+                    s.push_str(&format!("  - {a}\n"));
+                }
+                if let Some(b) = b {
+                    s.push_str(&format!("  + {b}\n"));
+                }
+            }
+        }
+    }
+    if want.is_empty() {
+        s.push_str("  - (nothing published)\n");
+    }
+    if got.is_empty() && count == 0 {
+        s.push_str("  + (nothing published)\n");
+    }
+    s.push_str("  (- expected, + actual)");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_become_concrete() {
+        assert_eq!(concrete_subject("sensors.*.raw"), "sensors.test.raw");
+        assert_eq!(concrete_subject("sensors.>"), "sensors.test");
+        assert_eq!(concrete_subject("a.b"), "a.b");
+    }
+
+    #[test]
+    fn diff_marks_expected_and_actual() {
+        let d = diff_text("a\nb", "a\nc", 1, "out");
+        assert!(d.contains("    a\n  - b\n  + c"), "{d}");
+    }
+}

@@ -1,0 +1,2833 @@
+//! Parse and validate a project's `workflow.yaml` and its `tasks/*.go` files.
+//!
+//! A PELATO project is a folder holding a `workflow.yaml` and a `tasks/` folder
+//! with one Go file per task (`package main`, `func exec_task(arg string) string`).
+//! [`Workflow::load`] reads the YAML, checks every field of every task, checks the
+//! Go files, and either returns a fully validated [`Workflow`] or a
+//! [`WorkflowError::Invalid`] listing *every* problem found, each as a
+//! [`Diagnostic`] with file, line, task, field and a concrete fix.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use serde_yaml::{Mapping, Value};
+
+/// Name of the workflow file at the root of a project folder.
+pub const WORKFLOW_FILE: &str = "workflow.yaml";
+
+/// Folder (relative to the project root) that holds the Go task files.
+pub const TASKS_DIR: &str = "tasks";
+
+/// Canonical names of the built-in templates.
+pub const BUILTIN_TEMPLATES: [&str; 4] = [
+    "processor_nats",
+    "producer_nats",
+    "http_producer_nats",
+    "dbsync",
+];
+
+/// Accepted aliases of built-in template names (alias, canonical name).
+pub const TEMPLATE_ALIASES: [(&str, &str); 3] = [
+    ("processor", "processor_nats"),
+    ("processing", "processor_nats"),
+    ("producer", "producer_nats"),
+];
+
+/// Smallest accepted `max_message_size`, in bytes (1 KiB).
+pub const MIN_MESSAGE_SIZE: u64 = 1024;
+
+/// Largest accepted `max_message_size`, in bytes (64 MiB).
+pub const MAX_MESSAGE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Largest accepted `instances` count.
+pub const MAX_INSTANCES: u32 = 1000;
+
+/// Longest accepted `project_name` and `component_name`.
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Longest accepted task `name`.
+pub const MAX_TASK_NAME_LEN: usize = 128;
+
+/// The signature every task file must define.
+pub const EXEC_TASK_SIGNATURE: &str = "func exec_task(arg string) string";
+
+/// workflow.yaml files larger than this are rejected without being parsed.
+const MAX_WORKFLOW_BYTES: u64 = 4 * 1024 * 1024;
+
+const TOP_KEYS: &[&str] = &["project_name", "tasks", "toolchain", "max_message_size"];
+const TASK_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "code",
+    "targets",
+    "target",
+    "source_topic",
+    "dest_topic",
+    "component_name",
+    "version",
+    "instances",
+    "max_message_size",
+    "tests",
+];
+const TEST_KEYS: &[&str] = &["name", "input", "expect", "expect_error"];
+
+/// Resolves a task `type` to its canonical built-in template name.
+///
+/// `processor`, `processing` and `processor_nats` give `processor_nats`;
+/// `producer` and `producer_nats` give `producer_nats`; `http_producer_nats`
+/// and `dbsync` are their own canonical names. Anything else gives `None`
+/// (it may still be a user template, see [`Workflow::load`]).
+pub fn canonical_template(type_name: &str) -> Option<&'static str> {
+    match type_name {
+        "processor" | "processing" | "processor_nats" => Some("processor_nats"),
+        "producer" | "producer_nats" => Some("producer_nats"),
+        "http_producer_nats" => Some("http_producer_nats"),
+        "dbsync" => Some("dbsync"),
+        _ => None,
+    }
+}
+
+/// A validated project: the parsed `workflow.yaml` with every task checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    /// Project folder, absolute and canonicalized.
+    pub root: PathBuf,
+    /// Absolute path of `workflow.yaml`.
+    pub file: PathBuf,
+    /// `project_name`: letters, digits, `-`, `_`; at most 63 characters.
+    pub project_name: String,
+    /// Requested toolchain as written, e.g. `go@1.25` or `tinygo@0.39`.
+    pub toolchain: Option<String>,
+    /// Project-wide `max_message_size` in bytes.
+    pub max_message_size: Option<u64>,
+    /// The tasks, in file order.
+    pub tasks: Vec<Task>,
+}
+
+/// One validated task of a workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Task `name` as written.
+    pub name: String,
+    /// Canonical built-in template name, or the user template's name.
+    pub template: String,
+    /// The `type` exactly as written in workflow.yaml (may be an alias).
+    pub type_as_written: String,
+    /// `code` as written (normalized), relative to the project root, e.g. `tasks/convert.go`.
+    pub code: PathBuf,
+    /// Absolute, canonicalized path of the Go file.
+    pub code_path: PathBuf,
+    /// Target labels, from `targets` or `target` (duplicates removed, order kept).
+    pub targets: Vec<String>,
+    /// NATS subject the task subscribes to (may hold wildcards).
+    pub source_topic: String,
+    /// NATS subject the task publishes to (no wildcards).
+    pub dest_topic: Option<String>,
+    /// Component name: OCI repository path component and wadm name.
+    pub component_name: String,
+    /// Component version.
+    pub version: semver::Version,
+    /// Number of instances to run (default 1).
+    pub instances: u32,
+    /// Task-specific `max_message_size` in bytes.
+    pub max_message_size: Option<u64>,
+    /// Test cases declared under `tests:`.
+    pub tests: Vec<TestCase>,
+    /// 1-based line of the task's entry in workflow.yaml.
+    pub line: Option<usize>,
+}
+
+/// One test case of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCase {
+    /// Case name (default `case N`, 1-based).
+    pub name: String,
+    /// Argument passed to `exec_task`.
+    pub input: String,
+    /// What the task must do with that input.
+    pub expect: Expect,
+    /// 1-based line of the case's entry in workflow.yaml.
+    pub line: Option<usize>,
+}
+
+/// Expected outcome of a test case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Exact body published to `dest_topic`; `""` means nothing is published.
+    Output(String),
+    /// The task fails with an error containing this substring (`""` matches any error).
+    Error(String),
+}
+
+/// One problem found in a project, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// File the problem is in, relative to the project root when it is inside
+    /// it (e.g. `workflow.yaml`, `tasks/convert.go`).
+    pub file: PathBuf,
+    /// 1-based line in `file`, when known.
+    pub line: Option<usize>,
+    /// Task name, or `task #N` (1-based) for a task without a usable name.
+    pub task: Option<String>,
+    /// Field of workflow.yaml concerned (e.g. `version`, `tests`).
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// A concrete way to fix it.
+    pub fix: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic about `file` with only a message.
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line: None,
+            task: None,
+            field: None,
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    /// Sets the line.
+    pub fn with_line(mut self, line: Option<usize>) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// Sets the task.
+    pub fn with_task(mut self, task: impl Into<String>) -> Self {
+        self.task = Some(task.into());
+        self
+    }
+
+    /// Sets the field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Sets the fix.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Whether a task label is a generated `task #N` rather than a name.
+fn is_numbered_label(task: &str) -> bool {
+    task.strip_prefix("task #")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(task) = &self.task {
+            if is_numbered_label(task) {
+                f.write_str(task)?;
+            } else {
+                write!(f, "task {task:?}")?;
+            }
+            if self.field.is_some() {
+                f.write_str(", ")?;
+            } else {
+                f.write_str(": ")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, " — fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a project could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// A file or folder could not be read for a reason other than the
+    /// project's content (permissions, I/O failure).
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path that could not be read.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The project is invalid; every problem found is listed.
+    #[error("{}", render_diagnostics(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+impl WorkflowError {
+    /// The diagnostics of an [`WorkflowError::Invalid`] error (empty for I/O errors).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            WorkflowError::Invalid(d) => d,
+            WorkflowError::Io { .. } => &[],
+        }
+    }
+}
+
+fn render_diagnostics(diags: &[Diagnostic]) -> String {
+    let n = diags.len();
+    let mut out = format!(
+        "{n} problem{} found in the project:",
+        if n == 1 { "" } else { "s" }
+    );
+    for d in diags {
+        out.push_str("\n  ");
+        out.push_str(&d.to_string());
+    }
+    out
+}
+
+/// Role of a NATS subject: what the task does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectRole {
+    /// Subscription (`source_topic`): `*` as a whole token and `>` as the whole
+    /// last token are allowed.
+    Subscribe,
+    /// Publication (`dest_topic`): no wildcards at all.
+    Publish,
+}
+
+/// Checks a NATS subject for its role; the error describes the problem.
+pub fn validate_subject(subject: &str, role: SubjectRole) -> Result<(), String> {
+    if subject.is_empty() {
+        return Err("the subject is empty".into());
+    }
+    if let Some(c) = subject
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
+        let what = if c.is_whitespace() {
+            "whitespace"
+        } else {
+            "a control character"
+        };
+        return Err(format!(
+            "{subject:?} contains {what} ({c:?}); NATS subjects cannot contain spaces, tabs or control characters"
+        ));
+    }
+    if subject.starts_with('.') || subject.ends_with('.') || subject.contains("..") {
+        return Err(format!(
+            "{subject:?} has an empty token (a leading dot, a trailing dot or two dots in a row)"
+        ));
+    }
+    let tokens: Vec<&str> = subject.split('.').collect();
+    for (i, tok) in tokens.iter().enumerate() {
+        let has_wild = tok.contains('*') || tok.contains('>');
+        if !has_wild {
+            continue;
+        }
+        match role {
+            SubjectRole::Publish => {
+                return Err(format!(
+                    "{subject:?} contains a wildcard (`*` or `>`); a task can only publish to a concrete subject"
+                ));
+            }
+            SubjectRole::Subscribe => {
+                if *tok == "*" {
+                    continue;
+                }
+                if *tok == ">" {
+                    if i + 1 != tokens.len() {
+                        return Err(format!(
+                            "{subject:?} uses `>` before the last token; `>` may only be the whole last token"
+                        ));
+                    }
+                    continue;
+                }
+                return Err(format!(
+                    "{subject:?} has the token {tok:?}; wildcards must be whole tokens (`*` or a final `>`)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `subject` (concrete) would be delivered to a subscription on `pattern`.
+pub fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let p: Vec<&str> = pattern.split('.').collect();
+    let s: Vec<&str> = subject.split('.').collect();
+    for (i, pt) in p.iter().enumerate() {
+        if *pt == ">" {
+            return s.len() > i;
+        }
+        match s.get(i) {
+            Some(st) if *pt == "*" || pt == st => {}
+            _ => return false,
+        }
+    }
+    p.len() == s.len()
+}
+
+/// Whether `name` is a valid `component_name`: `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`, ≤ 63 chars.
+pub fn is_valid_component_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Turns any name into a valid component name in lower-kebab-case
+/// (`ConvertCSV_v2` → `convert-csv-v2`); `task` if nothing usable is left.
+pub fn kebab_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && i > 0 {
+                let prev = chars[i - 1];
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+                if prev.is_ascii_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_ascii_uppercase() && next_lower)
+                {
+                    out.push('-');
+                }
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let mut out: String = out
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if out.len() > MAX_NAME_LEN {
+        out.truncate(MAX_NAME_LEN);
+        while out.ends_with('-') {
+            out.pop();
+        }
+    }
+    if out.is_empty() {
+        "task".into()
+    } else {
+        out
+    }
+}
+
+/// Whether `name` is a valid `project_name`: letters, digits, `-`, `_`; ≤ 63 chars.
+pub fn is_valid_project_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `label` is a valid target label: `[A-Za-z0-9._-]+`.
+pub fn is_valid_target(label: &str) -> bool {
+    !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Checks a task `name`; the error describes the problem.
+pub fn validate_task_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("the task name is empty".into());
+    }
+    let n = name.chars().count();
+    if n > MAX_TASK_NAME_LEN {
+        return Err(format!(
+            "the task name is {n} characters long; at most {MAX_TASK_NAME_LEN} are allowed"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the task name {name:?} contains a control character"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a `toolchain` value: `go@VERSION` or `tinygo@VERSION` (VERSION like `1.25`).
+pub fn validate_toolchain_spec(spec: &str) -> Result<(), String> {
+    let Some((kind, version)) = spec.split_once('@') else {
+        return Err(format!("{spec:?} is not of the form `kind@version`"));
+    };
+    if kind != "go" && kind != "tinygo" {
+        return Err(format!(
+            "{spec:?} names the toolchain {kind:?}; only `go` and `tinygo` are supported"
+        ));
+    }
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "{spec:?} has the version {version:?}; expected numbers like `1.25` or `0.39.0`"
+        ));
+    }
+    Ok(())
+}
+
+/// Levenshtein edit distance between two strings (by characters).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    let len = lower.chars().count();
+    let threshold = match len {
+        0..=3 => 1,
+        4..=7 => 2,
+        _ => 3,
+    };
+    if let Some(c) = candidates.iter().find(|c| **c == lower) {
+        return Some(c);
+    }
+    // A shortened key such as `dest` for `dest_topic`.
+    if len >= 4 {
+        let mut prefixed = candidates.iter().filter(|c| c.starts_with(&lower));
+        if let (Some(c), None) = (prefixed.next(), prefixed.next()) {
+            return Some(c);
+        }
+    }
+    let mut best: Option<(usize, &'a str)> = None;
+    for &c in candidates {
+        let d = edit_distance(&lower, c);
+        if d <= threshold && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    if let Some((_, c)) = best {
+        return Some(c);
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------
+// Line numbers: a rough outline of the YAML block structure.
+
+#[derive(Debug)]
+struct OutlineLine {
+    /// 1-based line number.
+    no: usize,
+    /// Column of the first non-space character.
+    indent: usize,
+    /// Column of the first `- ` marker, when the line starts a sequence item.
+    dash: Option<usize>,
+    /// Key on this line and its column.
+    key: Option<(String, usize)>,
+    /// Text after `key:` (comment removed), or after the dashes.
+    value: String,
+}
+
+/// One step of a path into the YAML document.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+#[derive(Debug, Default)]
+struct Outline {
+    lines: Vec<OutlineLine>,
+}
+
+fn strip_yaml_comment(value: &str) -> &str {
+    let v = value.trim();
+    if v.starts_with('"') || v.starts_with('\'') {
+        return v;
+    }
+    let mut prev_ws = true;
+    for (i, c) in v.char_indices() {
+        if c == '#' && prev_ws {
+            return v[..i].trim_end();
+        }
+        prev_ws = c == ' ' || c == '\t';
+    }
+    v
+}
+
+/// Splits `key: value` (plain or quoted key); `None` when the text holds no key.
+fn split_key(s: &str) -> Option<(String, &str)> {
+    let first = s.chars().next()?;
+    if first == '"' || first == '\'' {
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in s.char_indices().skip(1) {
+            if first == '"' && !escaped && c == '\\' {
+                escaped = true;
+                continue;
+            }
+            if c == first && !escaped {
+                end = Some(i);
+                break;
+            }
+            escaped = false;
+        }
+        let end = end?;
+        let key = s[1..end].to_string();
+        let after = s[end + 1..].trim_start();
+        let rest = after.strip_prefix(':')?;
+        if rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t') {
+            return Some((key, strip_yaml_comment(rest)));
+        }
+        return None;
+    }
+    if "[{&*!|>%@`#?,".contains(first) {
+        return None;
+    }
+    let mut prev_ws = false;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if c == '#' && prev_ws {
+            return None;
+        }
+        if c == ':' {
+            let next = iter.peek().map(|&(_, n)| n);
+            if next.is_none() || next == Some(' ') || next == Some('\t') {
+                let key = s[..i].trim_end().to_string();
+                return Some((key, strip_yaml_comment(&s[i + 1..])));
+            }
+        }
+        prev_ws = c == ' ' || c == '\t';
+    }
+    None
+}
+
+impl Outline {
+    fn parse(text: &str) -> Outline {
+        let mut lines = Vec::new();
+        let mut block_parent: Option<usize> = None;
+        for (i, raw) in text.lines().enumerate() {
+            let indent = raw.bytes().take_while(|b| *b == b' ').count();
+            let rest = &raw[indent..];
+            if rest.trim().is_empty() {
+                continue;
+            }
+            if let Some(col) = block_parent {
+                if indent > col {
+                    continue;
+                }
+                block_parent = None;
+            }
+            if rest.starts_with('#') {
+                continue;
+            }
+            if indent == 0 && (rest.starts_with("---") || rest.starts_with("...")) {
+                continue;
+            }
+            let mut col = indent;
+            let mut s = rest;
+            let mut dash = None;
+            while s == "-" || s.starts_with("- ") || s.starts_with("-\t") {
+                if dash.is_none() {
+                    dash = Some(col);
+                }
+                let after = &s[1..];
+                let ws = after
+                    .bytes()
+                    .take_while(|b| *b == b' ' || *b == b'\t')
+                    .count();
+                col += 1 + ws;
+                s = &after[ws..];
+            }
+            let (key, value) = match split_key(s) {
+                Some((k, v)) => (Some((k, col)), v.to_string()),
+                None => (None, strip_yaml_comment(s).to_string()),
+            };
+            if value.starts_with('|') || value.starts_with('>') {
+                block_parent = Some(match (&key, dash) {
+                    (Some((_, c)), _) => *c,
+                    (None, Some(d)) => d,
+                    (None, None) => indent,
+                });
+            }
+            lines.push(OutlineLine {
+                no: i + 1,
+                indent,
+                dash,
+                key,
+                value,
+            });
+        }
+        Outline { lines }
+    }
+
+    fn find_key(&self, range: std::ops::Range<usize>, key: &str) -> Option<(usize, usize)> {
+        let first = range.clone().find(|&j| self.lines[j].key.is_some())?;
+        let col = self.lines[first].key.as_ref()?.1;
+        let idx = range.clone().find(|&j| {
+            self.lines[j]
+                .key
+                .as_ref()
+                .is_some_and(|(k, c)| *c == col && k == key)
+        })?;
+        let end = (idx + 1..range.end)
+            .find(|&m| {
+                let l = &self.lines[m];
+                l.indent < col || (l.indent == col && l.dash != Some(col))
+            })
+            .unwrap_or(range.end);
+        Some((idx, end))
+    }
+
+    fn find_index(&self, range: std::ops::Range<usize>, index: usize) -> Option<(usize, usize)> {
+        let first = range.clone().find(|&j| self.lines[j].dash.is_some())?;
+        let col = self.lines[first].dash?;
+        let mut starts = Vec::new();
+        for j in range.clone() {
+            let l = &self.lines[j];
+            if l.indent < col {
+                break;
+            }
+            if l.dash == Some(col) {
+                starts.push(j);
+            }
+        }
+        let start = *starts.get(index)?;
+        let end = starts.get(index + 1).copied().unwrap_or(range.end);
+        Some((start, end))
+    }
+
+    /// Walks `path`; returns the outline index of every step that was found.
+    fn walk(&self, path: &[Seg<'_>]) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut range = 0..self.lines.len();
+        for seg in path {
+            let step = match *seg {
+                Seg::Key(k) => self
+                    .find_key(range.clone(), k)
+                    .map(|(i, end)| (i, i + 1, end)),
+                Seg::Index(n) => self
+                    .find_index(range.clone(), n)
+                    .map(|(i, end)| (i, i, end)),
+            };
+            match step {
+                Some((idx, start, end)) => {
+                    found.push(idx);
+                    range = start..end;
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
+    /// Line of the deepest node of `path` that was found.
+    fn line_best(&self, path: &[Seg<'_>]) -> Option<usize> {
+        self.walk(path).last().map(|&i| self.lines[i].no)
+    }
+
+    /// Raw text of the value at `path`, when the whole path was found on a key line.
+    fn raw_value(&self, path: &[Seg<'_>]) -> Option<&str> {
+        let found = self.walk(path);
+        if found.len() != path.len() {
+            return None;
+        }
+        found.last().map(|&i| self.lines[i].value.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Go task file check.
+
+#[derive(Debug)]
+struct GoTok<'a> {
+    text: &'a str,
+    start: usize,
+    line: usize,
+}
+
+/// Replaces comments and string/rune literals by spaces (newlines kept).
+fn strip_go(source: &str) -> String {
+    #[derive(PartialEq)]
+    enum St {
+        Code,
+        Line,
+        Block,
+        Str,
+        Raw,
+        Rune,
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut st = St::Code;
+    let mut chars = source.chars().peekable();
+    let blank = |c: char, out: &mut String| out.push(if c == '\n' { '\n' } else { ' ' });
+    while let Some(c) = chars.next() {
+        match st {
+            St::Code => match c {
+                '/' if chars.peek() == Some(&'/') => {
+                    st = St::Line;
+                    out.push(' ');
+                }
+                '/' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    st = St::Block;
+                    out.push_str("  ");
+                }
+                '"' => {
+                    st = St::Str;
+                    out.push(' ');
+                }
+                '`' => {
+                    st = St::Raw;
+                    out.push(' ');
+                }
+                '\'' => {
+                    st = St::Rune;
+                    out.push(' ');
+                }
+                _ => out.push(c),
+            },
+            St::Line => {
+                if c == '\n' {
+                    st = St::Code;
+                }
+                blank(c, &mut out);
+            }
+            St::Block => {
+                if c == '*' && chars.peek() == Some(&'/') {
+                    chars.next();
+                    out.push(' ');
+                    st = St::Code;
+                }
+                blank(c, &mut out);
+            }
+            St::Str | St::Rune => {
+                let close = if st == St::Str { '"' } else { '\'' };
+                if c == '\\' {
+                    out.push(' ');
+                    if let Some(n) = chars.next() {
+                        blank(n, &mut out);
+                    }
+                    continue;
+                }
+                if c == close || c == '\n' {
+                    st = St::Code;
+                }
+                blank(c, &mut out);
+            }
+            St::Raw => {
+                if c == '`' {
+                    st = St::Code;
+                }
+                blank(c, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn go_tokens(cleaned: &str) -> Vec<GoTok<'_>> {
+    let mut toks = Vec::new();
+    let mut line = 1;
+    let mut iter = cleaned.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if c == '\n' {
+            line += 1;
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, n)) = iter.peek() {
+                if n.is_alphanumeric() || n == '_' {
+                    end = j + n.len_utf8();
+                    iter.next();
+                } else {
+                    break;
+                }
+            }
+            toks.push(GoTok {
+                text: &cleaned[i..end],
+                start: i,
+                line,
+            });
+        } else {
+            toks.push(GoTok {
+                text: &cleaned[i..i + c.len_utf8()],
+                start: i,
+                line,
+            });
+        }
+    }
+    toks
+}
+
+fn is_go_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether the tokens after `exec_task` form `(ident string) string`.
+fn exec_task_signature_ok(sig: &[&str]) -> bool {
+    let rest = match sig {
+        ["(", p, "string", ")", rest @ ..] if is_go_ident(p) => rest,
+        ["(", p, "string", ",", ")", rest @ ..] if is_go_ident(p) => rest,
+        _ => return false,
+    };
+    match rest {
+        ["string"] | ["(", "string", ")"] => true,
+        ["(", r, "string", ")"] => is_go_ident(r),
+        _ => false,
+    }
+}
+
+/// Checks a Go task file without a Go parser.
+///
+/// Comments and literals are ignored. The file must declare `package main`
+/// and exactly one `func exec_task(<name> string) string` (whitespace and the
+/// parameter name are free). Other functions and imports are not checked.
+/// Diagnostics name `display_path` and carry the Go file's line numbers.
+pub fn check_go_task(display_path: &Path, source: &str) -> Vec<Diagnostic> {
+    let shown = display_path.display().to_string();
+    let mut diags = Vec::new();
+    let cleaned = strip_go(source);
+    let toks = go_tokens(&cleaned);
+    let diag = |line: Option<usize>, msg: String, fix: String| {
+        Diagnostic::new(display_path, msg)
+            .with_line(line)
+            .with_fix(fix)
+    };
+
+    match (toks.first(), toks.get(1)) {
+        (Some(p), Some(name)) if p.text == "package" => {
+            if name.text != "main" {
+                diags.push(diag(
+                    Some(name.line),
+                    format!(
+                        "{shown} declares `package {}`; PELATO tasks are `package main`",
+                        name.text
+                    ),
+                    format!("change line {} to `package main`", name.line),
+                ));
+            }
+        }
+        (None, _) => {
+            diags.push(diag(
+                None,
+                format!("{shown} is empty (no `package main` and no `exec_task`)"),
+                format!(
+                    "write the task: `package main` on the first line, then `{EXEC_TASK_SIGNATURE} {{ ... }}`"
+                ),
+            ));
+            return diags;
+        }
+        (Some(t), _) => {
+            diags.push(diag(
+                Some(t.line),
+                format!("{shown} has no `package` clause at the top"),
+                "add `package main` as the first line of the file".into(),
+            ));
+        }
+    }
+
+    let mut exact: Vec<usize> = Vec::new();
+    let mut wrong: Vec<(usize, String)> = Vec::new();
+    let mut similar: Vec<(usize, String)> = Vec::new();
+    let mut methods: Vec<usize> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.text != "func" {
+            continue;
+        }
+        let Some(name) = toks.get(i + 1) else {
+            continue;
+        };
+        if name.text == "(" {
+            // A method: `func (r T) exec_task(...)`.
+            let mut depth = 0usize;
+            let mut k = i + 1;
+            while let Some(tk) = toks.get(k) {
+                match tk.text {
+                    "(" => depth += 1,
+                    ")" => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                k += 1;
+            }
+            if toks.get(k + 1).is_some_and(|n| n.text == "exec_task") {
+                methods.push(t.line);
+            }
+            continue;
+        }
+        if name.text != "exec_task" {
+            let norm: String = name
+                .text
+                .chars()
+                .filter(|c| *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect();
+            if norm == "exectask" {
+                similar.push((t.line, name.text.to_string()));
+            }
+            continue;
+        }
+        // Collect the signature up to the body's `{` at parenthesis depth 0.
+        let mut depth = 0i32;
+        let mut k = i + 2;
+        let mut sig: Vec<&str> = Vec::new();
+        let mut end = name.start + name.text.len();
+        while let Some(tk) = toks.get(k) {
+            if tk.text == "{" && depth == 0 {
+                break;
+            }
+            if sig.len() >= 64 || tk.text == "func" && depth == 0 && !sig.is_empty() {
+                break;
+            }
+            match tk.text {
+                "(" | "[" => depth += 1,
+                ")" | "]" => depth -= 1,
+                _ => {}
+            }
+            sig.push(tk.text);
+            end = tk.start + tk.text.len();
+            k += 1;
+        }
+        if exec_task_signature_ok(&sig) {
+            exact.push(t.line);
+        } else {
+            let found = cleaned
+                .get(t.start..end)
+                .unwrap_or("func exec_task")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace("( ", "(")
+                .replace(" )", ")");
+            wrong.push((t.line, found));
+        }
+    }
+
+    for (line, found) in &wrong {
+        diags.push(diag(
+            Some(*line),
+            format!(
+                "`func exec_task` has the wrong signature: found `{found}`, expected `{EXEC_TASK_SIGNATURE}`"
+            ),
+            format!(
+                "change line {line} to `{EXEC_TASK_SIGNATURE} {{` (one string parameter, one string result)"
+            ),
+        ));
+    }
+    if exact.len() > 1 {
+        let lines: Vec<String> = exact.iter().map(ToString::to_string).collect();
+        diags.push(diag(
+            exact.get(1).copied(),
+            format!(
+                "`func exec_task` is declared {} times (lines {})",
+                exact.len(),
+                lines.join(", ")
+            ),
+            "keep exactly one `func exec_task`".into(),
+        ));
+    }
+    if exact.is_empty() && wrong.is_empty() {
+        let mut msg = format!("{shown} has no `{EXEC_TASK_SIGNATURE}`");
+        let mut line = None;
+        let fix;
+        if let Some((l, name)) = similar.first() {
+            msg.push_str(&format!(" (line {l} declares `func {name}`)"));
+            line = Some(*l);
+            fix = format!("rename `{name}` to `exec_task`: `{EXEC_TASK_SIGNATURE}`");
+        } else if let Some(l) = methods.first() {
+            msg.push_str(&format!(
+                " (line {l} declares `exec_task` as a method; it must be a plain function)"
+            ));
+            line = Some(*l);
+            fix = format!("remove the receiver: `{EXEC_TASK_SIGNATURE} {{ ... }}`");
+        } else {
+            fix = format!(
+                "add `{EXEC_TASK_SIGNATURE} {{ ... }}`; PELATO calls it with each input message and uses the string it returns"
+            );
+        }
+        diags.push(diag(line, msg, fix));
+    }
+    diags
+}
+
+// ---------------------------------------------------------------------------
+// Loading.
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "an empty value",
+        Value::Bool(_) => "a true/false value",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+fn invalid(d: Diagnostic) -> WorkflowError {
+    WorkflowError::Invalid(vec![d])
+}
+
+/// Collects diagnostics about workflow.yaml with line numbers.
+struct Checker<'a> {
+    root: &'a Path,
+    display: PathBuf,
+    outline: Outline,
+    diags: Vec<Diagnostic>,
+    known: &'a [String],
+    /// Canonical paths of the Go files already checked.
+    go_checked: Vec<PathBuf>,
+}
+
+/// ` (`tagets` looks like a typo of it)` when an unknown key of `m` is close to `field`.
+fn typo_hint(m: &Mapping, field: &str) -> String {
+    m.keys()
+        .filter_map(Value::as_str)
+        .find(|k| !TASK_KEYS.contains(k) && suggest(k, TASK_KEYS) == Some(field))
+        .map(|k| format!(" (`{k}` looks like a typo of it)"))
+        .unwrap_or_default()
+}
+
+fn task_path(i: usize, field: &str) -> [Seg<'_>; 3] {
+    [Seg::Key("tasks"), Seg::Index(i), Seg::Key(field)]
+}
+
+impl Checker<'_> {
+    fn push(
+        &mut self,
+        path: &[Seg<'_>],
+        task: Option<&str>,
+        field: Option<&str>,
+        message: String,
+        fix: Option<String>,
+    ) {
+        let mut d = Diagnostic::new(&self.display, message).with_line(self.outline.line_best(path));
+        d.task = task.map(str::to_string);
+        d.field = field.map(str::to_string);
+        d.fix = fix;
+        self.diags.push(d);
+    }
+
+    /// Reports keys of `map` that are not in `allowed`.
+    fn check_keys(
+        &mut self,
+        map: &Mapping,
+        allowed: &[&str],
+        prefix: &[Seg<'_>],
+        task: Option<&str>,
+        what: &str,
+    ) {
+        for key in map.keys() {
+            let Some(k) = key.as_str() else {
+                self.push(
+                    prefix,
+                    task,
+                    None,
+                    format!("{what} has a key that is {}, not a name", describe(key)),
+                    Some(format!("use only these keys: {}", allowed.join(", "))),
+                );
+                continue;
+            };
+            if allowed.contains(&k) {
+                continue;
+            }
+            let mut path = prefix.to_vec();
+            path.push(Seg::Key(k));
+            let fix = match suggest(k, allowed) {
+                Some(s) => format!("did you mean `{s}`? rename `{k}` to `{s}`"),
+                None => format!(
+                    "remove `{k}`; the keys allowed here are: {}",
+                    allowed.join(", ")
+                ),
+            };
+            self.push(
+                &path,
+                task,
+                Some(k),
+                format!("unknown key `{k}` in {what}"),
+                Some(fix),
+            );
+        }
+    }
+
+    /// A required string field of a task.
+    fn task_str(
+        &mut self,
+        m: &Mapping,
+        i: usize,
+        label: &str,
+        field: &str,
+        example: &str,
+    ) -> Option<String> {
+        match m.get(field) {
+            None | Some(Value::Null) => {
+                self.push(
+                    &task_path(i, field),
+                    Some(label),
+                    Some(field),
+                    format!("required field `{field}` is missing{}", typo_hint(m, field)),
+                    Some(format!("add `{field}: {example}` to the task")),
+                );
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.push(
+                    &task_path(i, field),
+                    Some(label),
+                    Some(field),
+                    format!("must be a string, found {}", describe(other)),
+                    Some(format!(
+                        "write it as a quoted string, e.g. `{field}: {example}`"
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    fn size_field(&mut self, v: &Value, path: &[Seg<'_>], task: Option<&str>) -> Option<u64> {
+        let fix = format!(
+            "write a whole number of bytes from {MIN_MESSAGE_SIZE} (1 KiB) to {MAX_MESSAGE_SIZE} (64 MiB), e.g. `max_message_size: 1048576`"
+        );
+        match v.as_u64() {
+            Some(n) if (MIN_MESSAGE_SIZE..=MAX_MESSAGE_SIZE).contains(&n) => Some(n),
+            Some(n) => {
+                self.push(
+                    path,
+                    task,
+                    Some("max_message_size"),
+                    format!("{n} bytes is out of range"),
+                    Some(fix),
+                );
+                None
+            }
+            None => {
+                let shown = match v {
+                    Value::String(s) => format!("{s:?}"),
+                    Value::Number(n) => n.to_string(),
+                    other => describe(other).to_string(),
+                };
+                self.push(
+                    path,
+                    task,
+                    Some("max_message_size"),
+                    format!("{shown} is not a whole number of bytes"),
+                    Some(fix),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_code(
+        &mut self,
+        i: usize,
+        label: &str,
+        code: &str,
+    ) -> Option<(PathBuf, PathBuf, String)> {
+        let path = task_path(i, "code");
+        let bad = |this: &mut Self, msg: String, fix: String| {
+            this.push(&path, Some(label), Some("code"), msg, Some(fix));
+        };
+        let p = Path::new(code);
+        let base = p
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "task.go".into());
+        let suggested = format!("{TASKS_DIR}/{base}");
+        if code.trim().is_empty() {
+            bad(
+                self,
+                "`code` is empty".into(),
+                "write the path of the task's Go file, e.g. `code: tasks/convert.go`".into(),
+            );
+            return None;
+        }
+        if p.is_absolute()
+            || code.starts_with('/')
+            || code.starts_with('\\')
+            || code.get(1..2) == Some(":")
+        {
+            bad(
+                self,
+                format!("{code:?} is an absolute path; `code` must be a path relative to the project folder, under {TASKS_DIR}/"),
+                format!("move the file into the project's {TASKS_DIR}/ folder and write `code: {suggested}`"),
+            );
+            return None;
+        }
+        let mut rel = PathBuf::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::Normal(n) => rel.push(n),
+                Component::ParentDir => {
+                    bad(
+                        self,
+                        format!("{code:?} uses `..`; task files must stay inside the project's {TASKS_DIR}/ folder"),
+                        format!("move the file into {TASKS_DIR}/ and write `code: {suggested}`"),
+                    );
+                    return None;
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    bad(
+                        self,
+                        format!("{code:?} is an absolute path"),
+                        format!("write `code: {suggested}`"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let mut comps = rel.components();
+        let under_tasks =
+            comps.next().is_some_and(|c| c.as_os_str() == TASKS_DIR) && comps.next().is_some();
+        if !under_tasks {
+            bad(
+                self,
+                format!("{code:?} is not under {TASKS_DIR}/; task files live in the project's {TASKS_DIR}/ folder"),
+                format!("move the file to {suggested} and write `code: {suggested}`"),
+            );
+            return None;
+        }
+        if rel.extension().is_none_or(|e| e != "go") {
+            bad(
+                self,
+                format!("{code:?} is not a Go file (the name must end in `.go`)"),
+                format!("point `code` at the task's .go file in {TASKS_DIR}/, e.g. `code: {TASKS_DIR}/convert.go`"),
+            );
+            return None;
+        }
+        let abs = self.root.join(&rel);
+        let shown = rel.display().to_string();
+        if !abs.exists() {
+            let tasks_dir = self.root.join(TASKS_DIR);
+            let mut go_files: Vec<String> = fs::read_dir(&tasks_dir)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                        .filter(|n| n.ends_with(".go"))
+                        .map(|n| format!("{TASKS_DIR}/{n}"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            go_files.sort();
+            let cands: Vec<&str> = go_files.iter().map(String::as_str).collect();
+            let fix = if let Some(s) = suggest(&shown, &cands) {
+                format!("did you mean `{s}`? write `code: {s}`, or create {shown}")
+            } else if !tasks_dir.is_dir() {
+                format!("create the folder {TASKS_DIR}/ and write the task in {shown}")
+            } else if go_files.is_empty() {
+                format!("create {shown} (package main, `{EXEC_TASK_SIGNATURE}`)")
+            } else {
+                format!(
+                    "create {shown}, or point `code` at one of: {}",
+                    go_files.join(", ")
+                )
+            };
+            bad(self, format!("code file {shown} does not exist"), fix);
+            return None;
+        }
+        let canon = match fs::canonicalize(&abs) {
+            Ok(c) => c,
+            Err(e) => {
+                bad(
+                    self,
+                    format!("code file {shown} cannot be resolved: {e}"),
+                    format!("make sure {shown} is a readable file"),
+                );
+                return None;
+            }
+        };
+        if !canon.starts_with(self.root.join(TASKS_DIR)) {
+            bad(
+                self,
+                format!(
+                    "{shown} resolves to {} (through a symbolic link), outside the project's {TASKS_DIR}/ folder",
+                    canon.display()
+                ),
+                format!("replace the link with a copy of the file: {shown} must be a regular file inside {TASKS_DIR}/"),
+            );
+            return None;
+        }
+        if !canon.is_file() {
+            bad(
+                self,
+                format!("{shown} is not a file"),
+                format!("point `code` at a .go file, e.g. `code: {TASKS_DIR}/convert.go`"),
+            );
+            return None;
+        }
+        let bytes = match fs::read(&canon) {
+            Ok(b) => b,
+            Err(e) => {
+                bad(
+                    self,
+                    format!("code file {shown} cannot be read: {e}"),
+                    format!("check the permissions of {shown}"),
+                );
+                return None;
+            }
+        };
+        match String::from_utf8(bytes) {
+            Ok(src) => Some((rel, canon, src)),
+            Err(e) => {
+                let upto = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
+                self.diags.push(
+                    Diagnostic::new(
+                        &rel,
+                        format!("{shown} is not UTF-8 text (invalid byte at line {line})"),
+                    )
+                    .with_line(Some(line))
+                    .with_task(label)
+                    .with_fix("save the file as UTF-8 (Go source files must be UTF-8)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_targets(&mut self, m: &Mapping, i: usize, label: &str) -> Option<Vec<String>> {
+        let (field, value) = match (m.get("targets"), m.get("target")) {
+            (Some(_), Some(_)) => {
+                self.push(
+                    &task_path(i, "target"),
+                    Some(label),
+                    Some("target"),
+                    "both `targets` and `target` are set".into(),
+                    Some("keep only one: `targets: [a, b]` (or the older `target: a`)".into()),
+                );
+                return None;
+            }
+            (Some(v), None) => ("targets", v),
+            (None, Some(v)) => ("target", v),
+            (None, None) => {
+                self.push(
+                    &task_path(i, "targets"),
+                    Some(label),
+                    Some("targets"),
+                    format!("required field `targets` is missing{}", typo_hint(m, "targets")),
+                    Some("add `targets: [default]` with the label(s) of the hosts that should run the task".into()),
+                );
+                return None;
+            }
+        };
+        let path = task_path(i, field);
+        let raw: Vec<&Value> = match value {
+            Value::Sequence(s) => s.iter().collect(),
+            Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut ok = true;
+        if raw.is_empty() {
+            self.push(
+                &path,
+                Some(label),
+                Some(field),
+                format!("`{field}` is empty; a task needs at least one target"),
+                Some(format!(
+                    "list at least one label, e.g. `{field}: [default]`"
+                )),
+            );
+            return None;
+        }
+        for v in raw {
+            match v {
+                Value::String(s) if is_valid_target(s) => {
+                    if !out.contains(s) {
+                        out.push(s.clone());
+                    }
+                }
+                Value::String(s) if s.trim().is_empty() => {
+                    ok = false;
+                    self.push(
+                        &path,
+                        Some(label),
+                        Some(field),
+                        "a target label is empty".into(),
+                        Some(format!(
+                            "remove the empty entry or write a label, e.g. `{field}: [default]`"
+                        )),
+                    );
+                }
+                Value::String(s) => {
+                    ok = false;
+                    let cleaned: String = s
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                                c
+                            } else {
+                                '-'
+                            }
+                        })
+                        .collect();
+                    self.push(
+                        &path,
+                        Some(label),
+                        Some(field),
+                        format!("target {s:?} is not a valid label (allowed: letters, digits, `.`, `_`, `-`)"),
+                        Some(format!("write e.g. {cleaned:?}")),
+                    );
+                }
+                other => {
+                    ok = false;
+                    self.push(
+                        &path,
+                        Some(label),
+                        Some(field),
+                        format!("each target must be a string, found {}", describe(other)),
+                        Some(format!(
+                            "write labels as strings, e.g. `{field}: [default]`"
+                        )),
+                    );
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn check_subject(
+        &mut self,
+        i: usize,
+        label: &str,
+        field: &str,
+        subject: &str,
+        role: SubjectRole,
+    ) -> bool {
+        match validate_subject(subject, role) {
+            Ok(()) => true,
+            Err(msg) => {
+                let fix = match role {
+                    SubjectRole::Publish if subject.contains(['*', '>']) => {
+                        "publish to one concrete subject, e.g. `orders.converted` (wildcards are only for `source_topic`)".to_string()
+                    }
+                    _ => {
+                        let cleaned: String = subject
+                            .split(|c: char| c == '.' || c.is_whitespace() || c.is_control())
+                            .filter(|t| !t.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(".");
+                        if cleaned.is_empty() || cleaned == subject {
+                            "write dot-separated tokens, e.g. `orders.new` (subscriptions may use `*` for one token and a final `>`)".to_string()
+                        } else {
+                            format!("write dot-separated tokens without spaces, e.g. {cleaned:?}")
+                        }
+                    }
+                };
+                self.push(
+                    &task_path(i, field),
+                    Some(label),
+                    Some(field),
+                    msg,
+                    Some(fix),
+                );
+                false
+            }
+        }
+    }
+
+    fn check_version(&mut self, m: &Mapping, i: usize, label: &str) -> Option<semver::Version> {
+        let path = task_path(i, "version");
+        let fix_semver = "write MAJOR.MINOR.PATCH, e.g. 1.0.0".to_string();
+        match m.get("version") {
+            None | Some(Value::Null) => {
+                self.push(
+                    &path,
+                    Some(label),
+                    Some("version"),
+                    "required field `version` is missing".into(),
+                    Some("add `version: 1.0.0`".into()),
+                );
+                None
+            }
+            Some(Value::String(s)) => match semver::Version::parse(s.trim()) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let fix = match s
+                        .trim()
+                        .strip_prefix(['v', 'V'])
+                        .map(semver::Version::parse)
+                    {
+                        Some(Ok(v)) => format!("drop the leading `v`: `version: {v}`"),
+                        _ => fix_semver,
+                    };
+                    self.push(
+                        &path,
+                        Some(label),
+                        Some("version"),
+                        format!("{s:?} is not a semantic version ({e})"),
+                        Some(fix),
+                    );
+                    None
+                }
+            },
+            Some(Value::Number(n)) => {
+                let raw = self
+                    .outline
+                    .raw_value(&path)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| n.to_string());
+                let parts: Vec<&str> = raw.split('.').collect();
+                let fix = if parts.len() == 2
+                    && parts
+                        .iter()
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    format!("write MAJOR.MINOR.PATCH, e.g. {raw}.0")
+                } else if !raw.contains('.') && raw.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("write MAJOR.MINOR.PATCH, e.g. {raw}.0.0")
+                } else {
+                    fix_semver
+                };
+                self.push(
+                    &path,
+                    Some(label),
+                    Some("version"),
+                    format!("{raw:?} is not a semantic version"),
+                    Some(fix),
+                );
+                None
+            }
+            Some(other) => {
+                self.push(
+                    &path,
+                    Some(label),
+                    Some("version"),
+                    format!("{} is not a semantic version", describe(other)),
+                    Some(fix_semver),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_tests(&mut self, v: &Value, i: usize, label: &str) -> Option<Vec<TestCase>> {
+        let tpath = task_path(i, "tests");
+        let seq = match v {
+            Value::Null => return Some(Vec::new()),
+            Value::Sequence(s) => s,
+            other => {
+                self.push(
+                    &tpath,
+                    Some(label),
+                    Some("tests"),
+                    format!("`tests` must be a list of cases, found {}", describe(other)),
+                    Some("write `tests:` followed by entries like `- input: \"...\"` and `expect: \"...\"`".into()),
+                );
+                return None;
+            }
+        };
+        let mut cases = Vec::new();
+        let mut ok = true;
+        for (j, case) in seq.iter().enumerate() {
+            let cpath = [
+                Seg::Key("tasks"),
+                Seg::Index(i),
+                Seg::Key("tests"),
+                Seg::Index(j),
+            ];
+            let line = self.outline.line_best(&cpath);
+            let Value::Mapping(cm) = case else {
+                ok = false;
+                self.push(
+                    &cpath,
+                    Some(label),
+                    Some("tests"),
+                    format!("test case #{} must be a mapping with `input` and `expect`, found {}", j + 1, describe(case)),
+                    Some("write `- input: \"...\"` with `expect: \"...\"` (or `expect_error: \"...\"`)".into()),
+                );
+                continue;
+            };
+            let name = match cm.get("name") {
+                Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+                _ => format!("case {}", j + 1),
+            };
+            let at = |k: &'static str| {
+                [
+                    Seg::Key("tasks"),
+                    Seg::Index(i),
+                    Seg::Key("tests"),
+                    Seg::Index(j),
+                    Seg::Key(k),
+                ]
+            };
+            let what = format!("test case {name:?}");
+            let before = self.diags.len();
+            self.check_keys(cm, TEST_KEYS, &cpath, Some(label), &what);
+            // Keys reported by check_keys carry the key as field; group them under `tests`.
+            for d in &mut self.diags[before..] {
+                if let Some(f) = d.field.take() {
+                    d.message = format!("{} (key `{f}`)", d.message);
+                }
+                d.field = Some("tests".into());
+            }
+            if let Some(v) = cm.get("name") {
+                if !matches!(v, Value::String(_) | Value::Null) {
+                    self.push(
+                        &at("name"),
+                        Some(label),
+                        Some("tests"),
+                        format!("{what}: `name` must be a string, found {}", describe(v)),
+                        Some("quote it, e.g. `name: \"doubles the value\"`".into()),
+                    );
+                    ok = false;
+                }
+            }
+            let input = match cm.get("input") {
+                Some(Value::String(s)) => Some(s.clone()),
+                None => {
+                    self.push(
+                        &cpath,
+                        Some(label),
+                        Some("tests"),
+                        format!("{what}: `input` is missing"),
+                        Some("add `input: \"...\"` (the argument passed to exec_task)".into()),
+                    );
+                    None
+                }
+                Some(other) => {
+                    self.push(
+                        &at("input"),
+                        Some(label),
+                        Some("tests"),
+                        format!(
+                            "{what}: `input` must be a string, found {}",
+                            describe(other)
+                        ),
+                        Some("quote the input, e.g. `input: \"42\"`".into()),
+                    );
+                    None
+                }
+            };
+            let expect = match (cm.get("expect"), cm.get("expect_error")) {
+                (Some(_), Some(_)) => {
+                    self.push(&at("expect_error"), Some(label), Some("tests"), format!("{what}: both `expect` and `expect_error` are set"), Some("keep `expect` for the output or `expect_error` for an expected failure, not both".into()));
+                    None
+                }
+                (None, None) => {
+                    self.push(&cpath, Some(label), Some("tests"), format!("{what}: neither `expect` nor `expect_error` is set"), Some("add `expect: \"...\"` (the exact output; \"\" for no output) or `expect_error: \"...\"`".into()));
+                    None
+                }
+                (Some(Value::String(s)), None) => Some(Expect::Output(s.clone())),
+                (None, Some(Value::String(s))) => Some(Expect::Error(s.clone())),
+                (Some(other), None) => {
+                    self.push(&at("expect"), Some(label), Some("tests"), format!("{what}: `expect` must be a string, found {}", describe(other)), Some("quote the expected output, e.g. `expect: \"84\"`; write `expect: \"\"` when nothing is published".into()));
+                    None
+                }
+                (None, Some(other)) => {
+                    self.push(
+                        &at("expect_error"),
+                        Some(label),
+                        Some("tests"),
+                        format!(
+                            "{what}: `expect_error` must be a string, found {}",
+                            describe(other)
+                        ),
+                        Some(
+                            "quote the expected error text, e.g. `expect_error: \"invalid input\"`"
+                                .into(),
+                        ),
+                    );
+                    None
+                }
+            };
+            match (input, expect) {
+                (Some(input), Some(expect)) if self.diags.len() == before => cases.push(TestCase {
+                    name,
+                    input,
+                    expect,
+                    line,
+                }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(cases)
+    }
+
+    fn check_task(&mut self, i: usize, v: &Value) -> Option<Task> {
+        let numbered = format!("task #{}", i + 1);
+        let Value::Mapping(m) = v else {
+            self.push(
+                &[Seg::Key("tasks"), Seg::Index(i)],
+                Some(&numbered),
+                None,
+                format!("each task must be a mapping of fields, found {}", describe(v)),
+                Some("write the task as `- name: ...` followed by `type:`, `code:`, `targets:`, `source_topic:`, `component_name:`, `version:`".into()),
+            );
+            return None;
+        };
+        let label = match m.get("name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            _ => numbered,
+        };
+        let label = label.as_str();
+        let before = self.diags.len();
+        self.check_keys(
+            m,
+            TASK_KEYS,
+            &[Seg::Key("tasks"), Seg::Index(i)],
+            Some(label),
+            "the task",
+        );
+
+        let name_example = m
+            .get("component_name")
+            .and_then(Value::as_str)
+            .filter(|c| is_valid_component_name(c))
+            .map(str::to_string)
+            .or_else(|| {
+                m.get("code")
+                    .and_then(Value::as_str)
+                    .and_then(|c| Path::new(c).file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "convert".into());
+        let name = self.task_str(m, i, label, "name", &name_example);
+        if let Some(n) = &name {
+            if let Err(msg) = validate_task_name(n) {
+                let fix = if n.trim().is_empty() {
+                    "give the task a name, e.g. `name: convert`".to_string()
+                } else {
+                    let shorter: String = n
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(MAX_TASK_NAME_LEN)
+                        .collect();
+                    format!(
+                        "use a short name without control characters, e.g. {:?}",
+                        shorter.trim()
+                    )
+                };
+                self.push(
+                    &task_path(i, "name"),
+                    Some(label),
+                    Some("name"),
+                    msg,
+                    Some(fix),
+                );
+            }
+        }
+
+        let type_written = self.task_str(m, i, label, "type", "processor_nats");
+        let template = type_written.as_ref().and_then(|t| {
+            let resolved = canonical_template(t).unwrap_or(t);
+            if self.known.iter().any(|k| k == resolved) {
+                return Some(resolved.to_string());
+            }
+            let mut names: Vec<String> = self.known.to_vec();
+            for (alias, canon) in TEMPLATE_ALIASES {
+                if self.known.iter().any(|k| k == canon) {
+                    names.push(format!("{alias} (= {canon})"));
+                }
+            }
+            let mut cands: Vec<&str> = self.known.iter().map(String::as_str).collect();
+            cands.extend(TEMPLATE_ALIASES.iter().map(|(a, _)| *a));
+            let fix = match suggest(t, &cands) {
+                Some(s) => format!("did you mean `{s}`? known types: {}", names.join(", ")),
+                None => format!("use one of the known types: {}", names.join(", ")),
+            };
+            self.push(
+                &task_path(i, "type"),
+                Some(label),
+                Some("type"),
+                format!("unknown task type {t:?}"),
+                Some(fix),
+            );
+            None
+        });
+
+        let code = self.task_str(m, i, label, "code", "tasks/convert.go");
+        let code_checked = code.as_ref().and_then(|c| self.check_code(i, label, c));
+
+        let targets = self.check_targets(m, i, label);
+
+        let source = self.task_str(m, i, label, "source_topic", "orders.new");
+        let source_ok = source.as_ref().is_some_and(|s| {
+            self.check_subject(i, label, "source_topic", s, SubjectRole::Subscribe)
+        });
+
+        let dest_required = matches!(
+            template.as_deref(),
+            Some("processor_nats" | "producer_nats")
+        );
+        let dest = match m.get("dest_topic") {
+            None | Some(Value::Null) if dest_required => {
+                self.push(
+                    &task_path(i, "dest_topic"),
+                    Some(label),
+                    Some("dest_topic"),
+                    format!("required field `dest_topic` is missing (a `{}` task publishes its result)", type_written.as_deref().unwrap_or("")),
+                    Some("add `dest_topic: orders.converted` (the subject the result is published to)".into()),
+                );
+                None
+            }
+            None | Some(Value::Null) => None,
+            Some(_) => self.task_str(m, i, label, "dest_topic", "orders.converted"),
+        };
+        if let Some(d) = &dest {
+            if self.check_subject(i, label, "dest_topic", d, SubjectRole::Publish) && source_ok {
+                if let Some(s) = &source {
+                    if subject_matches(s, d) {
+                        self.push(
+                            &task_path(i, "dest_topic"),
+                            Some(label),
+                            Some("dest_topic"),
+                            format!("{d:?} matches this task's own source_topic {s:?}: every result would be fed back to the task in an endless loop"),
+                            Some("publish to a subject the task does not subscribe to, e.g. add a suffix such as `.done`".into()),
+                        );
+                    }
+                }
+            }
+        }
+
+        let component = self.task_str(m, i, label, "component_name", "convert");
+        if let Some(c) = &component {
+            if !is_valid_component_name(c) {
+                let why = if c.len() > MAX_NAME_LEN {
+                    format!(
+                        "{c:?} is {} characters long; at most {MAX_NAME_LEN} are allowed",
+                        c.len()
+                    )
+                } else {
+                    format!("{c:?} is not a valid component name (lowercase letters, digits and `-`; must start and end with a letter or digit)")
+                };
+                self.push(
+                    &task_path(i, "component_name"),
+                    Some(label),
+                    Some("component_name"),
+                    why,
+                    Some(format!(
+                        "write it in lower-kebab-case: `component_name: {}`",
+                        kebab_case(c)
+                    )),
+                );
+            }
+        }
+
+        let version = self.check_version(m, i, label);
+
+        let instances = match m.get("instances") {
+            None | Some(Value::Null) => Some(1),
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=u64::from(MAX_INSTANCES)).contains(&n) => u32::try_from(n).ok(),
+                _ => {
+                    let shown = match v {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => format!("{s:?}"),
+                        other => describe(other).to_string(),
+                    };
+                    self.push(
+                        &task_path(i, "instances"),
+                        Some(label),
+                        Some("instances"),
+                        format!("{shown} is not a whole number from 1 to {MAX_INSTANCES}"),
+                        Some("write e.g. `instances: 1`".into()),
+                    );
+                    None
+                }
+            },
+        };
+
+        let max_size = match m.get("max_message_size") {
+            None | Some(Value::Null) => Some(None),
+            Some(v) => self
+                .size_field(v, &task_path(i, "max_message_size"), Some(label))
+                .map(Some),
+        };
+
+        let tests = match m.get("tests") {
+            None => Some(Vec::new()),
+            Some(v) => self.check_tests(v, i, label),
+        };
+
+        // The Go file's own problems come after the task's workflow.yaml problems;
+        // a file shared by several tasks is checked once.
+        let code_checked = code_checked.map(|(rel, canon, src)| {
+            if !self.go_checked.contains(&canon) {
+                self.go_checked.push(canon.clone());
+                for d in check_go_task(&rel, &src) {
+                    self.diags.push(d.with_task(label));
+                }
+            }
+            (rel, canon)
+        });
+        if self.diags.len() != before {
+            return None;
+        }
+        let task = Task {
+            name: name?,
+            template: template?,
+            type_as_written: type_written?,
+            code: code_checked.as_ref()?.0.clone(),
+            code_path: code_checked?.1,
+            targets: targets?,
+            source_topic: source?,
+            dest_topic: dest,
+            component_name: component?,
+            version: version?,
+            instances: instances?,
+            max_message_size: max_size?,
+            tests: tests?,
+            line: self.outline.line_best(&[Seg::Key("tasks"), Seg::Index(i)]),
+        };
+        Some(task)
+    }
+}
+
+/// First use of a task name or component name: (task label, line).
+type FirstUse = HashMap<String, (String, Option<usize>)>;
+
+impl Checker<'_> {
+    /// Reports a task name or component_name already used by an earlier task.
+    fn check_duplicates(
+        &mut self,
+        i: usize,
+        m: &Mapping,
+        names: &mut FirstUse,
+        components: &mut FirstUse,
+    ) -> bool {
+        let mut ok = true;
+        let name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty());
+        let label = name.map_or_else(|| format!("task #{}", i + 1), str::to_string);
+        if let Some(n) = name {
+            let line = self.outline.line_best(&task_path(i, "name"));
+            if let Some((_, first_line)) = names.get(n) {
+                let at = first_line
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default();
+                self.push(
+                    &task_path(i, "name"),
+                    Some(&label),
+                    Some("name"),
+                    format!("task name {n:?} is already used by an earlier task{at}"),
+                    Some(format!("give each task its own name, e.g. `name: {n}-2`")),
+                );
+                ok = false;
+            } else {
+                names.insert(n.to_string(), (label.clone(), line));
+            }
+        }
+        let Some(c) = m
+            .get("component_name")
+            .and_then(Value::as_str)
+            .filter(|c| is_valid_component_name(c))
+        else {
+            return ok;
+        };
+        let line = self.outline.line_best(&task_path(i, "component_name"));
+        if let Some((first, first_line)) = components.get(c) {
+            let at = first_line
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default();
+            let mut alt = name.map(kebab_case).unwrap_or_default();
+            if alt.is_empty() || alt == c || components.contains_key(&alt) {
+                alt = format!("{c}-2");
+            }
+            let first_shown = if is_numbered_label(first) {
+                first.clone()
+            } else {
+                format!("task {first:?}")
+            };
+            self.push(
+                &task_path(i, "component_name"),
+                Some(&label),
+                Some("component_name"),
+                format!("component_name {c:?} is already used by {first_shown}{at}; each task is its own component and needs its own name"),
+                Some(format!("rename it, e.g. `component_name: {alt}`")),
+            );
+            ok = false;
+        } else {
+            components.insert(c.to_string(), (label, line));
+        }
+        ok
+    }
+
+    fn check_document(&mut self, value: &Value, file: &Path) -> Option<Workflow> {
+        let Value::Mapping(top) = value else {
+            self.push(
+                &[],
+                None,
+                None,
+                format!(
+                    "the top level of workflow.yaml must be a mapping of `key: value` lines, found {}",
+                    describe(value)
+                ),
+                Some("start the file with `project_name: my-project` followed by a `tasks:` list".into()),
+            );
+            return None;
+        };
+        self.check_keys(top, TOP_KEYS, &[], None, "the top level of workflow.yaml");
+
+        let project_name = match top.get("project_name") {
+            None | Some(Value::Null) => {
+                self.push(
+                    &[Seg::Key("project_name")],
+                    None,
+                    Some("project_name"),
+                    "required field `project_name` is missing".into(),
+                    Some("add `project_name: my-project` at the top of workflow.yaml".into()),
+                );
+                None
+            }
+            Some(Value::String(s)) if is_valid_project_name(s) => Some(s.clone()),
+            Some(Value::String(s)) => {
+                let mut cleaned: String = s
+                    .trim()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .take(MAX_NAME_LEN)
+                    .collect();
+                if cleaned.is_empty() {
+                    cleaned = "my-project".into();
+                }
+                let why = if s.len() > MAX_NAME_LEN {
+                    format!(
+                        "{s:?} is {} characters long; at most {MAX_NAME_LEN} are allowed",
+                        s.len()
+                    )
+                } else {
+                    format!("{s:?} is not a valid project name (letters, digits, `-` and `_` only)")
+                };
+                self.push(
+                    &[Seg::Key("project_name")],
+                    None,
+                    Some("project_name"),
+                    why,
+                    Some(format!("write e.g. `project_name: {cleaned}`")),
+                );
+                None
+            }
+            Some(other) => {
+                self.push(
+                    &[Seg::Key("project_name")],
+                    None,
+                    Some("project_name"),
+                    format!("must be a string, found {}", describe(other)),
+                    Some("write e.g. `project_name: my-project`".into()),
+                );
+                None
+            }
+        };
+
+        let toolchain = match top.get("toolchain") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => match validate_toolchain_spec(s) {
+                Ok(()) => Some(Some(s.clone())),
+                Err(msg) => {
+                    self.push(&[Seg::Key("toolchain")], None, Some("toolchain"), msg, Some("write `toolchain: go@1.25` or `toolchain: tinygo@0.39`, or remove the line".into()));
+                    None
+                }
+            },
+            Some(other) => {
+                self.push(
+                    &[Seg::Key("toolchain")],
+                    None,
+                    Some("toolchain"),
+                    format!("must be a string like `go@1.25`, found {}", describe(other)),
+                    Some("write `toolchain: go@1.25` or `toolchain: tinygo@0.39`".into()),
+                );
+                None
+            }
+        };
+
+        let max_message_size = match top.get("max_message_size") {
+            None | Some(Value::Null) => Some(None),
+            Some(v) => self
+                .size_field(v, &[Seg::Key("max_message_size")], None)
+                .map(Some),
+        };
+
+        let example = "add a `tasks:` list, e.g. `tasks:` then `  - name: convert` with `type`, `code`, `targets`, `source_topic`, `dest_topic`, `component_name`, `version`";
+        let task_values: &[Value] = match top.get("tasks") {
+            None => {
+                self.push(
+                    &[Seg::Key("tasks")],
+                    None,
+                    Some("tasks"),
+                    "required field `tasks` is missing".into(),
+                    Some(example.into()),
+                );
+                &[]
+            }
+            Some(Value::Sequence(seq)) if !seq.is_empty() => seq,
+            Some(Value::Sequence(_)) | Some(Value::Null) => {
+                self.push(
+                    &[Seg::Key("tasks")],
+                    None,
+                    Some("tasks"),
+                    "`tasks` is empty; a project needs at least one task".into(),
+                    Some(example.into()),
+                );
+                &[]
+            }
+            Some(other) => {
+                self.push(
+                    &[Seg::Key("tasks")],
+                    None,
+                    Some("tasks"),
+                    format!("`tasks` must be a list, found {}", describe(other)),
+                    Some("write each task as a list entry starting with `- name: ...`".into()),
+                );
+                &[]
+            }
+        };
+
+        let mut tasks = Vec::new();
+        let mut all_ok = true;
+        let mut names = FirstUse::new();
+        let mut components = FirstUse::new();
+        for (i, tv) in task_values.iter().enumerate() {
+            let before = self.diags.len();
+            match self.check_task(i, tv) {
+                Some(t) => tasks.push(t),
+                None => all_ok = false,
+            }
+            if let Value::Mapping(m) = tv {
+                if !self.check_duplicates(i, m, &mut names, &mut components) {
+                    all_ok = false;
+                }
+            }
+            // Each task's problems in file order: workflow.yaml by line, then its Go file.
+            let display = self.display.clone();
+            self.diags[before..].sort_by_key(|d| (d.file != display, d.line.unwrap_or(usize::MAX)));
+        }
+
+        if !all_ok || !self.diags.is_empty() || task_values.is_empty() {
+            return None;
+        }
+        Some(Workflow {
+            root: self.root.to_path_buf(),
+            file: file.to_path_buf(),
+            project_name: project_name?,
+            toolchain: toolchain?,
+            max_message_size: max_message_size?,
+            tasks,
+        })
+    }
+}
+
+/// Reads workflow.yaml, turning the common failures into diagnostics.
+fn read_workflow(root: &Path, file: &Path, display: &Path) -> Result<String, WorkflowError> {
+    let meta = match fs::metadata(file) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let near: Option<String> = fs::read_dir(root).ok().and_then(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .find(|n| {
+                        let l = n.to_lowercase();
+                        n != WORKFLOW_FILE && (l == "workflow.yaml" || l == "workflow.yml")
+                    })
+            });
+            let fix = match near {
+                Some(n) => format!("rename {n} to {WORKFLOW_FILE}"),
+                None => format!(
+                    "create {} with a `project_name:` line and a `tasks:` list (one entry per tasks/*.go file)",
+                    file.display()
+                ),
+            };
+            return Err(invalid(
+                Diagnostic::new(
+                    display,
+                    format!(
+                        "no {WORKFLOW_FILE} in the project folder {}",
+                        root.display()
+                    ),
+                )
+                .with_fix(fix),
+            ));
+        }
+        Err(e) => {
+            return Err(WorkflowError::Io {
+                path: file.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    if !meta.is_file() {
+        return Err(invalid(
+            Diagnostic::new(display, format!("{WORKFLOW_FILE} is not a regular file"))
+                .with_fix(format!("replace it with a {WORKFLOW_FILE} file")),
+        ));
+    }
+    if meta.len() > MAX_WORKFLOW_BYTES {
+        return Err(invalid(
+            Diagnostic::new(
+                display,
+                format!(
+                    "{WORKFLOW_FILE} is {} bytes; at most {MAX_WORKFLOW_BYTES} are accepted",
+                    meta.len()
+                ),
+            )
+            .with_fix("keep workflow.yaml to the project's settings and task list"),
+        ));
+    }
+    let bytes = fs::read(file).map_err(|e| WorkflowError::Io {
+        path: file.to_path_buf(),
+        source: e,
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let upto = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
+            Err(invalid(
+                Diagnostic::new(
+                    display,
+                    format!("{WORKFLOW_FILE} is not UTF-8 text (invalid byte at line {line})"),
+                )
+                .with_line(Some(line))
+                .with_fix("save workflow.yaml as UTF-8"),
+            ))
+        }
+    }
+}
+
+/// For "... while parsing a flow sequence at line L column C": (L, C, `[`).
+fn flow_opening(msg: &str) -> Option<(usize, usize, char)> {
+    if !msg.contains("did not find expected") {
+        return None;
+    }
+    let (rest, bracket) =
+        if let Some(r) = msg.split("while parsing a flow sequence at line ").nth(1) {
+            (r, '[')
+        } else {
+            (
+                msg.split("while parsing a flow mapping at line ").nth(1)?,
+                '{',
+            )
+        };
+    let mut words = rest.split_whitespace();
+    let line = words.next()?.parse().ok()?;
+    let column = match (words.next(), words.next()) {
+        (Some("column"), Some(c)) => c
+            .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+            .parse()
+            .ok()?,
+        _ => return None,
+    };
+    Some((line, column, bracket))
+}
+
+/// Parses the YAML text, turning syntax problems, alias bombs and empty files into a diagnostic.
+fn parse_yaml(display: &Path, text: &str) -> Result<Value, WorkflowError> {
+    let diag = |msg: String| Diagnostic::new(display, msg);
+    let mut value: Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e.to_string();
+            let line = e.location().map(|l| l.line());
+            let d = if msg.contains("repetition limit exceeded") {
+                diag(format!(
+                    "{WORKFLOW_FILE} uses YAML aliases (`*name`) that expand to an enormous document (an \"alias bomb\"); it was rejected without being expanded"
+                ))
+                .with_fix("write the values out instead of referencing anchors (`&name` / `*name`)")
+            } else if msg.contains("recursion limit exceeded") {
+                diag(format!("{WORKFLOW_FILE} is nested too deeply ({msg})"))
+                    .with_line(line)
+                    .with_fix("flatten the structure: workflow.yaml needs only a few levels (top level, tasks, tests)")
+            } else if msg.contains("more than one document") {
+                diag(format!(
+                    "{WORKFLOW_FILE} contains more than one YAML document (`---` separators)"
+                ))
+                .with_fix("keep a single document: remove the extra `---` lines")
+            } else {
+                let opened = flow_opening(&msg);
+                let line = opened.map(|(l, _, _)| l).or(line);
+                let raw_line = line.and_then(|l| text.lines().nth(l.saturating_sub(1)));
+                let fix = if raw_line.is_some_and(|l| {
+                    l.starts_with('\t') || l.trim_start_matches(' ').starts_with('\t')
+                }) {
+                    "indent with spaces, not tabs".to_string()
+                } else if let Some((l, c, bracket)) = opened {
+                    format!(
+                        "close the `{bracket}` opened at line {l}, column {c} (or quote the value if the `{bracket}` is meant as text)"
+                    )
+                } else {
+                    match e.location() {
+                        Some(l) => format!(
+                            "fix the YAML near line {}, column {} (check the indentation, the space after each `key:`, and quote values containing `: ` or ` #`)",
+                            l.line(),
+                            l.column()
+                        ),
+                        None => "fix the YAML syntax (check indentation and quoting)".to_string(),
+                    }
+                };
+                diag(format!("{WORKFLOW_FILE} is not valid YAML: {msg}"))
+                    .with_line(line)
+                    .with_fix(fix)
+            };
+            return Err(invalid(d));
+        }
+    };
+    if let Err(e) = value.apply_merge() {
+        return Err(invalid(
+            diag(format!(
+                "{WORKFLOW_FILE} has an invalid merge key (`<<`): {e}"
+            ))
+            .with_fix("merge only mappings: `<<: *defaults` where `&defaults` is a mapping"),
+        ));
+    }
+    if value.is_null() {
+        let only_comments = text.lines().any(|l| l.trim_start().starts_with('#'));
+        let what = if only_comments {
+            "contains only comments"
+        } else {
+            "is empty"
+        };
+        return Err(invalid(diag(format!("{WORKFLOW_FILE} {what}")).with_fix(
+            "write at least `project_name: my-project` and a `tasks:` list with one entry per tasks/*.go file",
+        )));
+    }
+    Ok(value)
+}
+
+impl Workflow {
+    /// Loads and validates the project in `project_dir`.
+    ///
+    /// `known_templates` lists the canonical template names available (built-in
+    /// and user templates); a task `type` is resolved with [`canonical_template`]
+    /// first, then looked up there. On failure, [`WorkflowError::Invalid`] lists
+    /// every problem found in workflow.yaml and the Go task files.
+    pub fn load(project_dir: &Path, known_templates: &[String]) -> Result<Workflow, WorkflowError> {
+        let display = PathBuf::from(WORKFLOW_FILE);
+        match fs::metadata(project_dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(invalid(
+                    Diagnostic::new(
+                        project_dir,
+                        format!("{} is a file, not a project folder", project_dir.display()),
+                    )
+                    .with_fix("pass the folder that holds workflow.yaml and tasks/"),
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(invalid(
+                    Diagnostic::new(
+                        project_dir,
+                        format!(
+                            "the project folder {} does not exist",
+                            project_dir.display()
+                        ),
+                    )
+                    .with_fix("pass the folder that holds workflow.yaml and tasks/"),
+                ))
+            }
+            Err(e) => {
+                return Err(WorkflowError::Io {
+                    path: project_dir.to_path_buf(),
+                    source: e,
+                })
+            }
+        }
+        let root = fs::canonicalize(project_dir).map_err(|e| WorkflowError::Io {
+            path: project_dir.to_path_buf(),
+            source: e,
+        })?;
+        let file = root.join(WORKFLOW_FILE);
+        let text = read_workflow(&root, &file, &display)?;
+        let value = parse_yaml(&display, &text)?;
+        let mut checker = Checker {
+            root: &root,
+            display,
+            outline: Outline::parse(&text),
+            diags: Vec::new(),
+            known: known_templates,
+            go_checked: Vec::new(),
+        };
+        let workflow = checker.check_document(&value, &file);
+        match workflow {
+            Some(w) if checker.diags.is_empty() => Ok(w),
+            _ => {
+                if checker.diags.is_empty() {
+                    // Defensive: a rejected document always carries a diagnostic.
+                    checker
+                        .diags
+                        .push(Diagnostic::new(&checker.display, "the workflow is invalid"));
+                }
+                Err(WorkflowError::Invalid(checker.diags))
+            }
+        }
+    }
+
+    /// The task whose `component_name` is `name`.
+    pub fn task_by_component(&self, name: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.component_name == name)
+    }
+
+    /// The effective `max_message_size` of a task: its own, else the project's.
+    pub fn max_message_size_for(&self, task: &Task) -> Option<u64> {
+        task.max_message_size.or(self.max_message_size)
+    }
+}
+
+/// The canonical names of the built-in templates, as owned strings (handy for
+/// [`Workflow::load`] when no user templates exist).
+pub fn builtin_template_names() -> Vec<String> {
+    BUILTIN_TEMPLATES.iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_templates_and_aliases() {
+        assert_eq!(canonical_template("processor"), Some("processor_nats"));
+        assert_eq!(canonical_template("processing"), Some("processor_nats"));
+        assert_eq!(canonical_template("processor_nats"), Some("processor_nats"));
+        assert_eq!(canonical_template("producer"), Some("producer_nats"));
+        assert_eq!(canonical_template("producer_nats"), Some("producer_nats"));
+        assert_eq!(
+            canonical_template("http_producer_nats"),
+            Some("http_producer_nats")
+        );
+        assert_eq!(canonical_template("dbsync"), Some("dbsync"));
+        assert_eq!(canonical_template("Processor"), None);
+        assert_eq!(canonical_template("mine"), None);
+    }
+
+    #[test]
+    fn subjects_for_subscription() {
+        use SubjectRole::Subscribe as S;
+        for ok in [
+            "orders",
+            "orders.new",
+            "orders.*",
+            "*.new",
+            "orders.>",
+            ">",
+            "a.*.c.>",
+            "$SYS.x",
+            "a-b_c.d",
+        ] {
+            assert!(validate_subject(ok, S).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            " ",
+            "orders new",
+            "orders.\tnew",
+            ".orders",
+            "orders.",
+            "orders..new",
+            "orders*",
+            "or*ders.x",
+            "orders.>.new",
+            "orders.>x",
+            "a\u{7}b",
+        ] {
+            assert!(validate_subject(bad, S).is_err(), "{bad:?}");
+        }
+        assert!(validate_subject("orders.>.x", S)
+            .unwrap_err()
+            .contains("last token"));
+        assert!(validate_subject("a..b", S)
+            .unwrap_err()
+            .contains("empty token"));
+        assert!(validate_subject("a b", S)
+            .unwrap_err()
+            .contains("whitespace"));
+    }
+
+    #[test]
+    fn subjects_for_publication() {
+        use SubjectRole::Publish as P;
+        assert!(validate_subject("orders.converted", P).is_ok());
+        for bad in ["orders.*", "orders.>", ">", "*", "orders*", "a..b", ""] {
+            assert!(validate_subject(bad, P).is_err(), "{bad:?}");
+        }
+        assert!(validate_subject("orders.*", P)
+            .unwrap_err()
+            .contains("wildcard"));
+    }
+
+    #[test]
+    fn subject_matching() {
+        assert!(subject_matches("a.b", "a.b"));
+        assert!(subject_matches("a.*", "a.b"));
+        assert!(!subject_matches("a.*", "a.b.c"));
+        assert!(subject_matches("a.>", "a.b.c"));
+        assert!(!subject_matches("a.>", "a"));
+        assert!(subject_matches(">", "x"));
+        assert!(!subject_matches("a.b", "a.c"));
+    }
+
+    #[test]
+    fn component_names() {
+        for ok in ["a", "convert", "convert-2", "0x", "a1-b2"] {
+            assert!(is_valid_component_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "Convert",
+            "con_vert",
+            "con.vert",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_valid_component_name(bad), "{bad}");
+        }
+        assert!(is_valid_component_name(&"a".repeat(63)));
+        assert_eq!(kebab_case("ConvertCSV_v2"), "convert-csv-v2");
+        assert_eq!(kebab_case("myTask"), "my-task");
+        assert_eq!(kebab_case("HTTPServer"), "http-server");
+        assert_eq!(kebab_case("--Weird  Name!!"), "weird-name");
+        assert_eq!(kebab_case("___"), "task");
+        assert!(is_valid_component_name(&kebab_case(&"Ab".repeat(60))));
+    }
+
+    #[test]
+    fn project_task_and_target_names() {
+        assert!(is_valid_project_name("My_Project-1"));
+        assert!(!is_valid_project_name("my project"));
+        assert!(!is_valid_project_name(""));
+        assert!(!is_valid_project_name(&"p".repeat(64)));
+        assert!(validate_task_name("Convert CSV → JSON").is_ok());
+        assert!(validate_task_name("").is_err());
+        assert!(validate_task_name("  ").is_err());
+        assert!(validate_task_name("a\nb").is_err());
+        assert!(validate_task_name(&"n".repeat(129)).is_err());
+        assert!(validate_task_name(&"n".repeat(128)).is_ok());
+        assert!(is_valid_target("edge-1.eu_west"));
+        assert!(!is_valid_target("edge 1"));
+        assert!(!is_valid_target(""));
+    }
+
+    #[test]
+    fn toolchain_specs() {
+        assert!(validate_toolchain_spec("go@1.25").is_ok());
+        assert!(validate_toolchain_spec("tinygo@0.39.0").is_ok());
+        assert!(validate_toolchain_spec("go").is_err());
+        assert!(validate_toolchain_spec("rust@1.80").is_err());
+        assert!(validate_toolchain_spec("go@latest").is_err());
+        assert!(validate_toolchain_spec("go@1..2").is_err());
+    }
+
+    #[test]
+    fn edit_distance_and_suggestions() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(suggest("tagets", TASK_KEYS), Some("targets"));
+        assert_eq!(suggest("sorce_topic", TASK_KEYS), Some("source_topic"));
+        assert_eq!(suggest("Version", TASK_KEYS), Some("version"));
+        assert_eq!(suggest("dest", TASK_KEYS), Some("dest_topic"));
+        assert_eq!(suggest("expected", TEST_KEYS), Some("expect"));
+        assert_eq!(suggest("project", TOP_KEYS), Some("project_name"));
+        assert_eq!(suggest("zzzzzz", TASK_KEYS), None);
+        assert_eq!(suggest("test", TASK_KEYS), Some("tests"));
+        assert_eq!(suggest("componen", TASK_KEYS), Some("component_name"));
+    }
+
+    const SAMPLE: &str = "\
+# comment
+project_name: demo   # trailing
+tasks:
+  - name: first
+    type: processor
+    code: tasks/a.go
+    tests:
+      - name: one
+        input: |
+          name: not a key
+          version: nope
+        expect: \"x\"
+      - input: \"y\"
+        expect: \"\"
+    version: 1.0
+  -   name: second
+
+      version: 2.0.0
+- name: bogus
+";
+
+    #[test]
+    fn outline_locates_lines() {
+        let o = Outline::parse(SAMPLE);
+        assert_eq!(o.line_best(&[Seg::Key("project_name")]), Some(2));
+        assert_eq!(o.line_best(&[Seg::Key("tasks")]), Some(3));
+        assert_eq!(o.line_best(&[Seg::Key("tasks"), Seg::Index(0)]), Some(4));
+        assert_eq!(o.line_best(&task_path(0, "name")), Some(4));
+        assert_eq!(o.line_best(&task_path(0, "code")), Some(6));
+        assert_eq!(o.line_best(&task_path(0, "version")), Some(15));
+        assert_eq!(o.raw_value(&task_path(0, "version")), Some("1.0"));
+        let case = |j, k| {
+            [
+                Seg::Key("tasks"),
+                Seg::Index(0),
+                Seg::Key("tests"),
+                Seg::Index(j),
+                Seg::Key(k),
+            ]
+        };
+        assert_eq!(o.line_best(&case(0, "name")), Some(8));
+        assert_eq!(o.line_best(&case(0, "expect")), Some(12));
+        assert_eq!(o.line_best(&case(1, "input")), Some(13));
+        assert_eq!(o.line_best(&case(1, "expect")), Some(14));
+        assert_eq!(o.line_best(&task_path(1, "name")), Some(16));
+        assert_eq!(o.line_best(&task_path(1, "version")), Some(18));
+        // Missing field: falls back to the task's line.
+        assert_eq!(o.line_best(&task_path(1, "code")), Some(16));
+        assert_eq!(o.raw_value(&task_path(1, "code")), None);
+        assert_eq!(o.line_best(&[Seg::Key("project_name")]), Some(2));
+        assert_eq!(o.raw_value(&[Seg::Key("project_name")]), Some("demo"));
+    }
+
+    #[test]
+    fn outline_compact_sequences() {
+        let text = "project_name: x\ntasks:\n- name: a\n  version: 1.0\n- name: b\n  code: c\n";
+        let o = Outline::parse(text);
+        assert_eq!(o.line_best(&task_path(0, "version")), Some(4));
+        assert_eq!(o.line_best(&task_path(1, "code")), Some(6));
+        assert_eq!(o.line_best(&[Seg::Key("tasks"), Seg::Index(1)]), Some(5));
+    }
+
+    fn go(src: &str) -> Vec<Diagnostic> {
+        check_go_task(Path::new("tasks/x.go"), src)
+    }
+
+    #[test]
+    fn go_check_accepts_valid_variants() {
+        for src in [
+            "package main\n\nfunc exec_task(arg string) string { return arg }\n",
+            "// c\npackage   main\nimport \"strings\"\nfunc exec_task( input   string ) string {\n return strings.ToUpper(input)\n}\nfunc helper() {}\n",
+            "package main\nfunc exec_task(s string) (string) { return s }\n",
+            "package main\nfunc exec_task(s string,) (out string) { out = s; return }\n",
+            "/* func exec_task(x int) int {} */ package main\nvar s = \"func exec_task(x int)\"\nfunc exec_task(a string) string { return `package foo` }\n",
+        ] {
+            assert_eq!(go(src), Vec::new(), "{src}");
+        }
+    }
+
+    #[test]
+    fn go_check_wrong_package() {
+        let d = go("package foo\n\nfunc exec_task(arg string) string { return arg }\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].line, Some(1));
+        assert!(d[0]
+            .message
+            .contains("tasks/x.go declares `package foo`; PELATO tasks are `package main`"));
+        assert_eq!(d[0].file, Path::new("tasks/x.go"));
+        let d = go("import \"fmt\"\nfunc exec_task(arg string) string { return arg }\n");
+        assert!(d[0].message.contains("no `package` clause"), "{d:?}");
+    }
+
+    #[test]
+    fn go_check_missing_and_mistyped() {
+        let d = go("package main\n\nfunc main() {}\n");
+        assert_eq!(d.len(), 1);
+        assert!(d[0]
+            .message
+            .contains("has no `func exec_task(arg string) string`"));
+        assert!(d[0]
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("func exec_task(arg string) string"));
+
+        let d = go("package main\n\nfunc ExecTask(arg string) string { return arg }\n");
+        assert!(d[0].message.contains("ExecTask"));
+        assert_eq!(d[0].line, Some(3));
+
+        let d = go("package main\n\n// x\nfunc exec_task(n int) (string, error) {\n\treturn \"\", nil\n}\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(4));
+        assert!(
+            d[0].message
+                .contains("found `func exec_task(n int) (string, error)`"),
+            "{}",
+            d[0].message
+        );
+        assert!(d[0]
+            .message
+            .contains("expected `func exec_task(arg string) string`"));
+
+        let d = go(
+            "package main\ntype T struct{}\nfunc (t T) exec_task(a string) string { return a }\n",
+        );
+        assert!(d[0].message.contains("method"), "{d:?}");
+
+        let d = go("package main\nfunc exec_task(a string) string { return a }\nfunc exec_task(b string) string { return b }\n");
+        assert!(d[0].message.contains("2 times"), "{d:?}");
+
+        let d = go("");
+        assert!(d[0].message.contains("empty"));
+    }
+
+    #[test]
+    fn diagnostic_display() {
+        let d = Diagnostic::new("workflow.yaml", "\"1.0\" is not a semantic version")
+            .with_line(Some(14))
+            .with_task("convert")
+            .with_field("version")
+            .with_fix("write MAJOR.MINOR.PATCH, e.g. 1.0.0");
+        assert_eq!(
+            d.to_string(),
+            "workflow.yaml:14: task \"convert\", field `version`: \"1.0\" is not a semantic version — fix: write MAJOR.MINOR.PATCH, e.g. 1.0.0"
+        );
+        let d = Diagnostic::new("workflow.yaml", "missing").with_task("task #2");
+        assert_eq!(d.to_string(), "workflow.yaml: task #2: missing");
+        let e = WorkflowError::Invalid(vec![d.clone(), d]);
+        let s = e.to_string();
+        assert!(s.starts_with("2 problems found"));
+        assert_eq!(s.lines().count(), 3);
+    }
+}

@@ -1,0 +1,848 @@
+//! Loads every project under `fixtures/` and checks what `Workflow::load`
+//! reports: valid projects give the right tasks; each invalid project gives
+//! diagnostics naming the file, the task, the field, the line and a fix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pelato::workflow::{
+    builtin_template_names, Diagnostic, Expect, Workflow, WorkflowError, WORKFLOW_FILE,
+};
+
+fn fixture(kind: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(kind)
+        .join(name)
+}
+
+fn load_dir(dir: &Path) -> Result<Workflow, WorkflowError> {
+    Workflow::load(dir, &builtin_template_names())
+}
+
+/// Loads an invalid project; checks the error lists every diagnostic and returns them.
+fn diags_of(dir: &Path) -> Vec<Diagnostic> {
+    match load_dir(dir) {
+        Ok(w) => panic!("{} loaded but should be invalid: {w:#?}", dir.display()),
+        Err(WorkflowError::Io { path, source }) => {
+            panic!("unexpected I/O error on {}: {source}", path.display())
+        }
+        Err(e @ WorkflowError::Invalid(_)) => {
+            let shown = e.to_string();
+            let diags = e.diagnostics().to_vec();
+            assert!(!diags.is_empty());
+            let n = diags.len();
+            let header = if n == 1 {
+                "1 problem found".to_string()
+            } else {
+                format!("{n} problems found")
+            };
+            assert!(shown.starts_with(&header), "{shown}");
+            assert_eq!(shown.lines().count(), n + 1, "{shown}");
+            for d in &diags {
+                assert!(shown.contains(&d.to_string()), "{shown}\nmissing {d}");
+                assert!(d.fix.is_some(), "diagnostic without a fix: {d}");
+            }
+            diags
+        }
+    }
+}
+
+fn invalid(name: &str) -> Vec<Diagnostic> {
+    diags_of(&fixture("invalid", name))
+}
+
+/// The single diagnostic of an invalid fixture.
+fn only(name: &str) -> Diagnostic {
+    let d = invalid(name);
+    assert_eq!(d.len(), 1, "{name}: expected one problem, got {d:#?}");
+    d.into_iter().next().expect("one")
+}
+
+fn fix(d: &Diagnostic) -> &str {
+    d.fix.as_deref().unwrap_or("")
+}
+
+/// Asserts the common shape of a workflow.yaml field diagnostic.
+fn assert_field(d: &Diagnostic, task: &str, field: &str, line: usize) {
+    assert_eq!(d.file, Path::new(WORKFLOW_FILE), "{d}");
+    assert_eq!(d.task.as_deref(), Some(task), "{d}");
+    assert_eq!(d.field.as_deref(), Some(field), "{d}");
+    assert_eq!(d.line, Some(line), "{d}");
+    let shown = d.to_string();
+    let prefix = if task.starts_with("task #") {
+        format!("workflow.yaml:{line}: {task}, field `{field}`: ")
+    } else {
+        format!("workflow.yaml:{line}: task {task:?}, field `{field}`: ")
+    };
+    assert!(
+        shown.starts_with(&prefix),
+        "{shown}\nexpected prefix {prefix}"
+    );
+    assert!(shown.contains(" — fix: "), "{shown}");
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).expect("mkdir");
+    for entry in fs::read_dir(src).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+}
+
+/// A project in a temp folder with the given workflow.yaml and `tasks/convert.go`.
+fn temp_project(workflow: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(dir.path().join("tasks")).expect("mkdir");
+    fs::write(
+        dir.path().join("tasks/convert.go"),
+        "package main\n\nfunc exec_task(arg string) string { return arg }\n",
+    )
+    .expect("write go");
+    fs::write(dir.path().join(WORKFLOW_FILE), workflow).expect("write yaml");
+    dir
+}
+
+const ONE_TASK: &str = "\
+project_name: demo
+tasks:
+  - name: convert
+    type: processor_nats
+    code: tasks/convert.go
+    targets: [edge]
+    source_topic: orders.new
+    dest_topic: orders.done
+    component_name: convert
+    version: 1.0.0
+";
+
+// ---------------------------------------------------------------- valid
+
+#[test]
+fn valid_new_dialect() {
+    let w = load_dir(&fixture("valid", "new_dialect")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(w.root.is_absolute());
+    assert_eq!(w.file, w.root.join("workflow.yaml"));
+    assert_eq!(w.project_name, "weather-pipeline");
+    assert_eq!(w.toolchain.as_deref(), Some("go@1.25"));
+    assert_eq!(w.max_message_size, Some(65536));
+    assert_eq!(w.tasks.len(), 3);
+
+    let t = &w.tasks[0];
+    assert_eq!(t.name, "convert");
+    assert_eq!(t.template, "processor_nats");
+    assert_eq!(t.type_as_written, "processor_nats");
+    assert_eq!(t.code, Path::new("tasks/convert.go"));
+    assert!(t.code_path.is_absolute() && t.code_path.ends_with("tasks/convert.go"));
+    assert_eq!(t.targets, ["edge", "cloud"]);
+    assert_eq!(t.source_topic, "weather.celsius");
+    assert_eq!(t.dest_topic.as_deref(), Some("weather.fahrenheit"));
+    assert_eq!(t.component_name, "convert");
+    assert_eq!(t.version, semver::Version::new(1, 2, 0));
+    assert_eq!(t.instances, 2);
+    assert_eq!(t.max_message_size, None);
+    assert_eq!(w.max_message_size_for(t), Some(65536));
+    assert_eq!(t.line, Some(8));
+    let names: Vec<&str> = t.tests.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["freezing point", "case 2", "not a number"]);
+    assert_eq!(t.tests[0].input, "0");
+    assert_eq!(t.tests[0].expect, Expect::Output("32.0".into()));
+    assert_eq!(t.tests[0].line, Some(18));
+    assert_eq!(t.tests[1].line, Some(21));
+    assert_eq!(
+        t.tests[2].expect,
+        Expect::Error("is not a temperature".into())
+    );
+
+    let t = &w.tasks[1];
+    assert_eq!(t.name, "summarize readings");
+    assert_eq!(t.targets, ["cloud"]);
+    assert_eq!(t.source_topic, "weather.readings.*");
+    assert_eq!(t.max_message_size, Some(1_048_576));
+    assert_eq!(w.max_message_size_for(t), Some(1_048_576));
+    assert_eq!(
+        t.tests[0].expect,
+        Expect::Output(r#"{"count":3,"min":1.5,"max":5,"mean":3}"#.into())
+    );
+    assert_eq!(t.tests[1].expect, Expect::Output(String::new()));
+    assert_eq!(t.line, Some(27));
+
+    let t = &w.tasks[2];
+    assert_eq!(t.template, "producer_nats");
+    assert_eq!(t.targets, ["edge"]);
+    assert_eq!(t.source_topic, "ticks.>");
+    assert_eq!(
+        t.version,
+        semver::Version::parse("1.0.0-beta.1").expect("semver")
+    );
+    assert_eq!(t.instances, 1);
+    assert_eq!(t.tests.len(), 1);
+
+    assert_eq!(
+        w.task_by_component("summarize-readings")
+            .map(|t| t.name.as_str()),
+        Some("summarize readings")
+    );
+    assert!(w.task_by_component("nope").is_none());
+}
+
+#[test]
+fn valid_old_dialect() {
+    let w = load_dir(&fixture("valid", "old_dialect")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.project_name, "legacy_orders");
+    assert_eq!(w.toolchain, None);
+    assert_eq!(w.max_message_size, None);
+    let got: Vec<(&str, &str, &str)> = w
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.type_as_written.as_str(),
+                t.template.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Uppercase", "processor", "processor_nats"),
+            ("Reverse", "processing", "processor_nats"),
+            ("Clock", "producer", "producer_nats"),
+        ]
+    );
+    for t in &w.tasks {
+        assert_eq!(t.targets, ["default"]);
+        assert!(t.tests.is_empty());
+        assert_eq!(t.instances, 1);
+    }
+    // `./tasks/reverse.go` is normalized.
+    assert_eq!(w.tasks[1].code, Path::new("tasks/reverse.go"));
+    assert_eq!(w.tasks[1].version, semver::Version::new(0, 3, 1));
+    assert_eq!(w.tasks[2].line, Some(21));
+}
+
+#[test]
+fn user_templates_are_accepted_when_known() {
+    let p = temp_project(&ONE_TASK.replace("type: processor_nats", "type: my_template"));
+    let mut known = builtin_template_names();
+    let e = Workflow::load(p.path(), &known).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown task type \"my_template\""),
+        "{e}"
+    );
+    known.push("my_template".into());
+    let w = Workflow::load(p.path(), &known).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.tasks[0].template, "my_template");
+}
+
+#[test]
+fn symlink_inside_tasks_is_fine() {
+    let p = temp_project(&ONE_TASK.replace("tasks/convert.go", "tasks/alias.go"));
+    std::os::unix::fs::symlink("convert.go", p.path().join("tasks/alias.go")).expect("symlink");
+    let w = load_dir(p.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.tasks[0].code, Path::new("tasks/alias.go"));
+    assert!(w.tasks[0].code_path.ends_with("tasks/convert.go"));
+}
+
+// ---------------------------------------------------------------- invalid fixtures
+
+#[test]
+fn missing_code_file() {
+    let d = only("missing_code_file");
+    assert_field(&d, "convert", "code", 5);
+    assert!(d.message.contains("tasks/convrt.go does not exist"), "{d}");
+    assert!(fix(&d).contains("did you mean `tasks/convert.go`?"), "{d}");
+}
+
+#[test]
+fn code_outside_tasks() {
+    let d = invalid("code_outside_tasks");
+    assert_eq!(d.len(), 3, "{d:#?}");
+    assert_field(&d[0], "absolute", "code", 5);
+    assert!(d[0].message.contains("is an absolute path"), "{}", d[0]);
+    assert_field(&d[1], "parent", "code", 13);
+    assert!(d[1].message.contains("uses `..`"), "{}", d[1]);
+    assert_field(&d[2], "root-level", "code", 21);
+    assert!(d[2].message.contains("is not under tasks/"), "{}", d[2]);
+    for x in &d {
+        assert!(fix(x).contains("code: tasks/convert.go"), "{x}");
+    }
+}
+
+#[test]
+fn symlink_escaping_tasks_is_rejected() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("project");
+    copy_dir(&fixture("invalid", "symlink_escape"), &dir);
+    std::os::unix::fs::symlink("../outside/secret.go", dir.join("tasks/link.go")).expect("symlink");
+    let d = diags_of(&dir);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    let d = &d[0];
+    assert_field(d, "linked", "code", 5);
+    assert!(d.message.contains("symbolic link"), "{d}");
+    assert!(
+        d.message.contains("outside the project's tasks/ folder"),
+        "{d}"
+    );
+    assert!(d.message.contains("outside/secret.go"), "{d}");
+    assert!(fix(d).contains("copy of the file"), "{d}");
+
+    // A link to a file outside the project entirely is rejected the same way.
+    fs::remove_file(dir.join("tasks/link.go")).expect("rm");
+    let elsewhere = tmp.path().join("elsewhere.go");
+    fs::write(
+        &elsewhere,
+        "package main\nfunc exec_task(a string) string { return a }\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(&elsewhere, dir.join("tasks/link.go")).expect("symlink");
+    let d = diags_of(&dir);
+    assert!(
+        d[0].message.contains("outside the project's tasks/ folder"),
+        "{}",
+        d[0]
+    );
+}
+
+#[test]
+fn duplicate_component_name() {
+    let d = only("duplicate_component_name");
+    assert_field(&d, "second", "component_name", 17);
+    assert!(
+        d.message
+            .contains("\"convert\" is already used by task \"first\" (line 9)"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("component_name: second"), "{d}");
+}
+
+#[test]
+fn bad_component_name() {
+    let d = only("bad_component_name");
+    assert_field(&d, "convert", "component_name", 9);
+    assert!(
+        d.message
+            .contains("\"Convert_CSV\" is not a valid component name"),
+        "{d}"
+    );
+    assert!(
+        fix(&d).contains("lower-kebab-case: `component_name: convert-csv`"),
+        "{d}"
+    );
+}
+
+#[test]
+fn non_semver_version() {
+    let d = only("non_semver_version");
+    assert_field(&d, "convert", "version", 10);
+    assert_eq!(
+        d.to_string(),
+        "workflow.yaml:10: task \"convert\", field `version`: \"1.0\" is not a semantic version — fix: write MAJOR.MINOR.PATCH, e.g. 1.0.0"
+    );
+}
+
+#[test]
+fn unknown_type() {
+    let d = only("unknown_type");
+    assert_field(&d, "convert", "type", 4);
+    assert!(d.message.contains("unknown task type \"procesor\""), "{d}");
+    let f = fix(&d);
+    assert!(f.contains("did you mean `processor`?"), "{d}");
+    for t in [
+        "processor_nats",
+        "producer_nats",
+        "http_producer_nats",
+        "dbsync",
+        "processing (= processor_nats)",
+    ] {
+        assert!(f.contains(t), "{d} lacks {t}");
+    }
+}
+
+#[test]
+fn empty_targets() {
+    let d = only("empty_targets");
+    assert_field(&d, "convert", "targets", 6);
+    assert!(d.message.contains("`targets` is empty"), "{d}");
+    assert!(fix(&d).contains("targets: [default]"), "{d}");
+}
+
+#[test]
+fn both_target_and_targets() {
+    let d = only("both_target_and_targets");
+    assert_field(&d, "convert", "target", 7);
+    assert!(
+        d.message.contains("both `targets` and `target` are set"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("keep only one"), "{d}");
+}
+
+#[test]
+fn bad_source_subject() {
+    let d = only("bad_source_subject");
+    assert_field(&d, "convert", "source_topic", 7);
+    assert!(
+        d.message.contains("\"orders..new\" has an empty token"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("\"orders.new\""), "{d}");
+}
+
+#[test]
+fn wildcard_dest_subject() {
+    let d = only("wildcard_dest_subject");
+    assert_field(&d, "convert", "dest_topic", 8);
+    assert!(
+        d.message.contains("\"orders.*\" contains a wildcard"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("concrete subject"), "{d}");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let d = only("yaml_syntax_error");
+    assert_eq!(d.file, Path::new("workflow.yaml"));
+    assert_eq!(d.line, Some(6), "{d}");
+    assert!(d.message.contains("is not valid YAML"), "{d}");
+    assert!(d.message.contains("line 7 column 17"), "{d}");
+    assert!(
+        fix(&d).contains("close the `[` opened at line 6, column 14"),
+        "{d}"
+    );
+}
+
+#[test]
+fn alias_bomb_is_rejected_quickly() {
+    let start = Instant::now();
+    let d = only("alias_bomb");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(d.file, Path::new("workflow.yaml"));
+    assert!(d.message.contains("alias bomb"), "{d}");
+    assert!(fix(&d).contains("write the values out"), "{d}");
+}
+
+#[test]
+fn empty_file() {
+    let d = only("empty_file");
+    assert_eq!(d.file, Path::new("workflow.yaml"));
+    assert!(d.message.contains("contains only comments"), "{d}");
+    assert!(fix(&d).contains("project_name: my-project"), "{d}");
+
+    let p = temp_project("");
+    let d = diags_of(p.path());
+    assert!(d[0].message.contains("workflow.yaml is empty"), "{}", d[0]);
+}
+
+#[test]
+fn unknown_key_typo() {
+    let d = invalid("unknown_key_typo");
+    assert_eq!(d.len(), 2, "{d:#?}");
+    let typo = d
+        .iter()
+        .find(|x| x.field.as_deref() == Some("tagets"))
+        .expect("typo diag");
+    assert_field(typo, "convert", "tagets", 6);
+    assert!(typo.message.contains("unknown key `tagets`"), "{typo}");
+    assert!(fix(typo).contains("did you mean `targets`?"), "{typo}");
+    let missing = d
+        .iter()
+        .find(|x| x.field.as_deref() == Some("targets"))
+        .expect("missing diag");
+    assert!(
+        missing.message.contains("`tagets` looks like a typo"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn wrong_package() {
+    let d = only("wrong_package");
+    assert_eq!(d.file, Path::new("tasks/convert.go"));
+    assert_eq!(d.task.as_deref(), Some("convert"));
+    assert_eq!(d.line, Some(1));
+    assert!(
+        d.message
+            .contains("tasks/convert.go declares `package tasks`; PELATO tasks are `package main`"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("`package main`"), "{d}");
+    assert!(
+        d.to_string()
+            .starts_with("tasks/convert.go:1: task \"convert\": "),
+        "{d}"
+    );
+}
+
+#[test]
+fn missing_exec_task() {
+    let d = only("missing_exec_task");
+    assert_eq!(d.file, Path::new("tasks/convert.go"));
+    assert_eq!(d.task.as_deref(), Some("convert"));
+    assert!(
+        d.message
+            .contains("has no `func exec_task(arg string) string`"),
+        "{d}"
+    );
+    assert!(
+        fix(&d).contains("func exec_task(arg string) string {"),
+        "{d}"
+    );
+}
+
+#[test]
+fn mistyped_exec_task() {
+    let d = only("mistyped_exec_task");
+    assert_eq!(d.file, Path::new("tasks/convert.go"));
+    assert_eq!(d.task.as_deref(), Some("convert"));
+    assert_eq!(d.line, Some(6));
+    assert!(
+        d.message
+            .contains("found `func exec_task(arg []byte) []byte`"),
+        "{d}"
+    );
+    assert!(
+        d.message
+            .contains("expected `func exec_task(arg string) string`"),
+        "{d}"
+    );
+    assert!(fix(&d).contains("change line 6"), "{d}");
+}
+
+#[test]
+fn missing_workflow() {
+    let dir = fixture("invalid", "missing_workflow");
+    let d = only("missing_workflow");
+    assert_eq!(d.file, Path::new("workflow.yaml"));
+    assert!(
+        d.message.contains("no workflow.yaml in the project folder"),
+        "{d}"
+    );
+    let root = fs::canonicalize(&dir).expect("canon");
+    assert!(
+        fix(&d).contains(&format!("create {}", root.join("workflow.yaml").display())),
+        "{d}"
+    );
+
+    // A misnamed file is pointed out.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::write(tmp.path().join("workflow.yml"), ONE_TASK).expect("write");
+    let d = diags_of(tmp.path());
+    assert!(
+        fix(&d[0]).contains("rename workflow.yml to workflow.yaml"),
+        "{}",
+        d[0]
+    );
+
+    // And a folder that does not exist.
+    let d = diags_of(&tmp.path().join("nope"));
+    assert!(d[0].message.contains("does not exist"), "{}", d[0]);
+}
+
+/// (file, task, field, line, message part) of an expected diagnostic.
+type Expected = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<usize>,
+    &'static str,
+);
+
+#[test]
+fn several_problems_are_all_reported() {
+    let d = invalid("several_problems");
+    let expect: &[Expected] = &[
+        (
+            "workflow.yaml",
+            None,
+            Some("project_name"),
+            Some(1),
+            "\"my demo project\" is not a valid project name",
+        ),
+        (
+            "workflow.yaml",
+            None,
+            Some("max_message_size"),
+            Some(2),
+            "10 bytes is out of range",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("dest_topic"),
+            Some(9),
+            "contains a wildcard",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("component_name"),
+            Some(10),
+            "\"Convert\" is not a valid component name",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("version"),
+            Some(11),
+            "\"1.0\" is not a semantic version",
+        ),
+        (
+            "tasks/convert.go",
+            Some("convert"),
+            None,
+            Some(1),
+            "declares `package foo`",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("name"),
+            Some(12),
+            "task name \"convert\" is already used",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("type"),
+            Some(13),
+            "unknown task type \"procesor\"",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("code"),
+            Some(14),
+            "tasks/missing.go does not exist",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("targets"),
+            Some(15),
+            "`targets` is empty",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("source_topic"),
+            Some(16),
+            "contains whitespace",
+        ),
+        (
+            "workflow.yaml",
+            Some("convert"),
+            Some("colour"),
+            Some(20),
+            "unknown key `colour`",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("name"),
+            Some(21),
+            "required field `name` is missing",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("dest_topic"),
+            Some(21),
+            "required field `dest_topic` is missing",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("code"),
+            Some(22),
+            "uses `..`",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("version"),
+            Some(26),
+            "\"v1.2.3\" is not a semantic version",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("instances"),
+            Some(27),
+            "0 is not a whole number from 1 to 1000",
+        ),
+        (
+            "workflow.yaml",
+            Some("task #3"),
+            Some("tests"),
+            Some(29),
+            "neither `expect` nor `expect_error`",
+        ),
+    ];
+    for (file, task, field, line, msg) in expect {
+        let found = d.iter().any(|x| {
+            x.file == Path::new(file)
+                && x.task.as_deref() == *task
+                && x.field.as_deref() == *field
+                && x.line == *line
+                && x.message.contains(msg)
+        });
+        assert!(
+            found,
+            "missing {file}:{line:?} {task:?} {field:?} {msg:?} in\n{d:#?}"
+        );
+    }
+    assert_eq!(d.len(), expect.len(), "{d:#?}");
+    let v = d
+        .iter()
+        .find(|x| x.field.as_deref() == Some("version") && x.task.as_deref() == Some("task #3"));
+    assert!(fix(v.expect("v")).contains("drop the leading `v`"));
+    let n = d
+        .iter()
+        .find(|x| x.field.as_deref() == Some("name") && x.task.as_deref() == Some("task #3"));
+    assert!(fix(n.expect("n")).contains("name: ticker"));
+}
+
+// ---------------------------------------------------------------- more cases, in temp folders
+
+#[test]
+fn test_case_problems() {
+    let p = temp_project(&format!(
+        "{ONE_TASK}    tests:\n      - input: \"a\"\n        expect: \"A\"\n        expect_error: \"x\"\n      - input: 42\n        expect: \"42\"\n      - name: typo\n        input: \"a\"\n        expected: \"A\"\n      - just a string\n"
+    ));
+    let d = diags_of(p.path());
+    let has = |line: usize, msg: &str| {
+        d.iter().any(|x| {
+            x.line == Some(line)
+                && x.field.as_deref() == Some("tests")
+                && x.task.as_deref() == Some("convert")
+                && x.message.contains(msg)
+        })
+    };
+    assert!(has(14, "both `expect` and `expect_error`"), "{d:#?}");
+    assert!(
+        has(15, "`input` must be a string, found a number"),
+        "{d:#?}"
+    );
+    assert!(has(19, "unknown key `expected`"), "{d:#?}");
+    assert!(has(17, "neither `expect` nor `expect_error`"), "{d:#?}");
+    assert!(has(20, "must be a mapping"), "{d:#?}");
+    let typo = d
+        .iter()
+        .find(|x| x.message.contains("`expected`"))
+        .expect("typo");
+    assert!(fix(typo).contains("did you mean `expect`?"), "{typo}");
+}
+
+#[test]
+fn top_level_problems() {
+    let d = diags_of(temp_project("- just\n- a list\n").path());
+    assert!(d[0].message.contains("must be a mapping"), "{}", d[0]);
+
+    let d = diags_of(temp_project("project: demo\ntoolchain: rust@1.80\ntasks: []\n").path());
+    let has = |field: &str, line: usize, msg: &str| {
+        d.iter().any(|x| {
+            x.field.as_deref() == Some(field) && x.line == Some(line) && x.message.contains(msg)
+        })
+    };
+    assert!(has("project", 1, "unknown key `project`"), "{d:#?}");
+    assert!(
+        d.iter().any(|x| x.field.as_deref() == Some("project_name")
+            && x.line.is_none()
+            && x.message
+                .contains("required field `project_name` is missing")),
+        "{d:#?}"
+    );
+    assert!(has("toolchain", 2, "only `go` and `tinygo`"), "{d:#?}");
+    assert!(has("tasks", 3, "`tasks` is empty"), "{d:#?}");
+    let typo = d
+        .iter()
+        .find(|x| x.field.as_deref() == Some("project"))
+        .expect("typo");
+    assert!(fix(typo).contains("did you mean `project_name`?"), "{typo}");
+
+    let d = diags_of(temp_project(&format!("{ONE_TASK}---\nproject_name: other\n")).path());
+    assert!(
+        d[0].message.contains("more than one YAML document"),
+        "{}",
+        d[0]
+    );
+
+    let d = diags_of(temp_project("project_name: demo\ntasks:\n\t- name: x\n").path());
+    assert!(fix(&d[0]).contains("spaces, not tabs"), "{}", d[0]);
+}
+
+#[test]
+fn subject_feedback_loop_is_reported() {
+    let p = temp_project(&ONE_TASK.replace("source_topic: orders.new", "source_topic: orders.*"));
+    let p2 = temp_project(&ONE_TASK.replace("dest_topic: orders.done", "dest_topic: orders.new"));
+    for p in [p, p2] {
+        let d = diags_of(p.path());
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_field(&d[0], "convert", "dest_topic", 8);
+        assert!(d[0].message.contains("endless loop"), "{}", d[0]);
+    }
+}
+
+#[test]
+fn number_and_range_fields() {
+    let p = temp_project(&format!(
+        "{ONE_TASK}    instances: 1001\n    max_message_size: 100000000\n    component_name2: x\n"
+    ));
+    let d = diags_of(p.path());
+    assert!(
+        d.iter()
+            .any(|x| x.field.as_deref() == Some("instances") && x.line == Some(11)),
+        "{d:#?}"
+    );
+    assert!(
+        d.iter()
+            .any(|x| x.field.as_deref() == Some("max_message_size")
+                && x.line == Some(12)
+                && x.message.contains("out of range")),
+        "{d:#?}"
+    );
+    assert!(
+        d.iter()
+            .any(|x| x.field.as_deref() == Some("component_name2")),
+        "{d:#?}"
+    );
+
+    let p = temp_project(&ONE_TASK.replace("version: 1.0.0", "version: 2"));
+    let d = diags_of(p.path());
+    assert_field(&d[0], "convert", "version", 10);
+    assert!(fix(&d[0]).contains("2.0.0"), "{}", d[0]);
+}
+
+#[test]
+fn shared_code_file_is_checked_once() {
+    let p = temp_project(&format!(
+        "{ONE_TASK}{}",
+        ONE_TASK
+            .split_once("tasks:\n")
+            .map(|(_, t)| t)
+            .unwrap_or("")
+            .replace("name: convert", "name: convert-again")
+            .replace("component_name: convert", "component_name: convert-again")
+    ));
+    fs::write(
+        p.path().join("tasks/convert.go"),
+        "package lib\n\nfunc exec_task(arg string) string { return arg }\n",
+    )
+    .expect("write");
+    let d = diags_of(p.path());
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].file, Path::new("tasks/convert.go"));
+}
