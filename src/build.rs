@@ -245,10 +245,11 @@ pub fn build_task(
             },
         })?;
     let t = Instant::now();
-    let bytes = componentize(&compiled.wasm, resolve, world).map_err(|e| BuildError::Componentize {
-        task: name.clone(),
-        message: format!("{e:#}"),
-    })?;
+    let bytes =
+        componentize(&compiled.wasm, resolve, world).map_err(|e| BuildError::Componentize {
+            task: name.clone(),
+            message: format!("{e:#}"),
+        })?;
     let componentize_time = t.elapsed();
     let record = BuildRecord {
         key,
@@ -276,7 +277,11 @@ pub fn build_task(
 }
 
 /// Runs `f` over `items` on at most `jobs` threads, keeping the input order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let jobs = jobs.clamp(1, items.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<R>>> =
@@ -295,7 +300,11 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -
     });
     results
         .into_iter()
-        .map(|m| m.into_inner().expect("result slot").expect("every item ran"))
+        .map(|m| {
+            m.into_inner()
+                .expect("result slot")
+                .expect("every item ran")
+        })
         .collect()
 }
 
@@ -307,8 +316,14 @@ mod tests {
     fn compiler_output_points_at_the_users_file() {
         let stderr = "# pelato.local/x\ntasks/convert.go:7:2: undefined: foo\n./zz_pelato_glue.go:21:18: cannot use exec_task (value of type func(x int) string) as func(string) string\n";
         let out = rewrite_compiler_output(stderr, Path::new("tasks/convert.go"));
-        assert!(out.contains("tasks/convert.go:7:2: undefined: foo"), "{out}");
-        assert!(out.contains("exec_task must be declared as `func exec_task(arg string) string`"), "{out}");
+        assert!(
+            out.contains("tasks/convert.go:7:2: undefined: foo"),
+            "{out}"
+        );
+        assert!(
+            out.contains("exec_task must be declared as `func exec_task(arg string) string`"),
+            "{out}"
+        );
         assert!(!out.contains("zz_pelato"), "{out}");
         assert!(!out.contains("# pelato"), "{out}");
     }
@@ -316,6 +331,9 @@ mod tests {
     #[test]
     fn parallel_map_keeps_order() {
         let v: Vec<u32> = (0..50).collect();
-        assert_eq!(parallel_map(&v, 3, |x| x * 2), v.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(
+            parallel_map(&v, 3, |x| x * 2),
+            v.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
     }
 }

@@ -31,8 +31,8 @@ use wadm_types::validation::{
 };
 use wadm_types::{
     Component, LinkProperty, Manifest, Metadata, Properties, Specification, Trait, TraitProperty,
-    APPLICATION_KIND, DEFAULT_LINK_NAME,
-    DESCRIPTION_ANNOTATION_KEY, OAM_VERSION, VERSION_ANNOTATION_KEY,
+    APPLICATION_KIND, DEFAULT_LINK_NAME, DESCRIPTION_ANNOTATION_KEY, OAM_VERSION,
+    VERSION_ANNOTATION_KEY,
 };
 
 /// Lattice used when none is configured (the wasmCloud default).
@@ -275,8 +275,10 @@ pub enum DeployError {
     #[error("invalid NATS settings: {0}")]
     NatsConfig(String),
     /// Nothing answered at the NATS address.
-    #[error("cannot reach NATS at {addr}: {reason}. Check that nats-server is running there and \
-             that NATS_HOST/NATS_PORT point at it (wasmCloud's NATS listens on 4222 by default)")]
+    #[error(
+        "cannot reach NATS at {addr}: {reason}. Check that nats-server is running there and \
+             that NATS_HOST/NATS_PORT point at it (wasmCloud's NATS listens on 4222 by default)"
+    )]
     Unreachable {
         /// `host:port`.
         addr: String,
@@ -284,8 +286,10 @@ pub enum DeployError {
         reason: String,
     },
     /// The NATS server refused the credentials.
-    #[error("NATS at {addr} refused the connection: {reason}. Check the credentials (creds file, \
-             NKey seed/JWT) and that this user may publish to wadm.api.> and subscribe to _INBOX.>")]
+    #[error(
+        "NATS at {addr} refused the connection: {reason}. Check the credentials (creds file, \
+             NKey seed/JWT) and that this user may publish to wadm.api.> and subscribe to _INBOX.>"
+    )]
     Auth {
         /// `host:port`.
         addr: String,
@@ -293,8 +297,10 @@ pub enum DeployError {
         reason: String,
     },
     /// TLS negotiation failed.
-    #[error("TLS with NATS at {addr} failed: {reason}. Check the CA file and whether the server \
-             requires (or does not offer) TLS")]
+    #[error(
+        "TLS with NATS at {addr} failed: {reason}. Check the CA file and whether the server \
+             requires (or does not offer) TLS"
+    )]
     Tls {
         /// `host:port`.
         addr: String,
@@ -340,9 +346,11 @@ pub enum DeployError {
         message: String,
     },
     /// The manifest was stored in wadm but deploying it failed: the app is NOT running.
-    #[error("app `{app}` (task `{task}`) version {version} was stored in wadm but NOT deployed: \
+    #[error(
+        "app `{app}` (task `{task}`) version {version} was stored in wadm but NOT deployed: \
              {reason}. Re-run the deploy once the cause is fixed (the stored version is reused), \
-             or remove it with `pelato remove {app}`")]
+             or remove it with `pelato remove {app}`"
+    )]
     StoredNotDeployed {
         /// Application name.
         app: String,
@@ -354,9 +362,11 @@ pub enum DeployError {
         reason: String,
     },
     /// Same version, different content: wadm never replaces a stored version.
-    #[error("app `{app}` (task `{task}`): version `{version}` is already stored in wadm with \
+    #[error(
+        "app `{app}` (task `{task}`): version `{version}` is already stored in wadm with \
              different content. Bump the `version` annotation in {path} (wadm keeps every \
-             version and never overwrites one), or remove the annotation to let wadm assign one")]
+             version and never overwrites one), or remove the annotation to let wadm assign one"
+    )]
     VersionConflict {
         /// Application name.
         app: String,
@@ -374,8 +384,10 @@ pub enum DeployError {
         app: String,
     },
     /// The same application name appears twice in one deploy.
-    #[error("app `{app}` appears more than once (tasks `{first_task}` and `{task}`); \
-             application names must be unique")]
+    #[error(
+        "app `{app}` appears more than once (tasks `{first_task}` and `{task}`); \
+             application names must be unique"
+    )]
     Duplicate {
         /// Application name.
         app: String,
@@ -539,7 +551,11 @@ pub fn load_manifest(task: &str, path: &Path) -> Result<AppManifest, DeployError
 
 /// Parses manifest text (YAML or JSON) and validates it like [`load_manifest`]; `origin` names
 /// the source in messages.
-pub fn parse_app_manifest(task: &str, origin: &str, text: &str) -> Result<AppManifest, DeployError> {
+pub fn parse_app_manifest(
+    task: &str,
+    origin: &str,
+    text: &str,
+) -> Result<AppManifest, DeployError> {
     let manifest = parse_manifest(task, origin, text.as_bytes())?;
     check_manifest(task, None, &manifest, Some(text.as_bytes())).map_err(|e| match e {
         DeployError::InvalidManifest { task, errors, .. } => DeployError::InvalidManifest {
@@ -789,9 +805,10 @@ pub fn merge_single_app(
                     continue;
                 }
                 match (&existing.properties, &c.properties) {
-                    (Properties::Capability { properties: a }, Properties::Capability { properties: b })
-                        if a == b =>
-                    {
+                    (
+                        Properties::Capability { properties: a },
+                        Properties::Capability { properties: b },
+                    ) if a == b => {
                         merge_provider_traits(existing, &c, first_task, &app.task)?;
                     }
                     _ => {
@@ -825,7 +842,10 @@ pub fn merge_single_app(
     let tasks: Vec<&str> = apps.iter().map(|a| a.task.as_str()).collect();
     let mut annotations = BTreeMap::new();
     if !version.trim().is_empty() {
-        annotations.insert(VERSION_ANNOTATION_KEY.to_string(), version.trim().to_string());
+        annotations.insert(
+            VERSION_ANNOTATION_KEY.to_string(),
+            version.trim().to_string(),
+        );
     }
     annotations.insert(
         DESCRIPTION_ANNOTATION_KEY.to_string(),
@@ -940,24 +960,30 @@ pub fn deploy_hint(manifest_paths: &[PathBuf]) -> String {
         out.push_str("  NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy\n");
         return out;
     }
-    out.push_str("No NATS server is configured, so nothing was deployed. The wadm manifests are ready:\n");
+    out.push_str(
+        "No NATS server is configured, so nothing was deployed. The wadm manifests are ready:\n",
+    );
     for p in manifest_paths {
         out.push_str(&format!("  {}\n", p.display()));
     }
-    out.push_str("\nTo deploy them with PELATO, point it at the NATS server of your wasmCloud lattice \
-                  (wadm must run there; `wash up` starts a host with NATS and wadm):\n");
+    out.push_str(
+        "\nTo deploy them with PELATO, point it at the NATS server of your wasmCloud lattice \
+                  (wadm must run there; `wash up` starts a host with NATS and wadm):\n",
+    );
     out.push_str("  NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy\n");
     out.push_str("\nOr deploy them with wash:\n");
     for p in manifest_paths {
-        out.push_str(&format!("  wash app deploy {}\n", shell_quote(&p.display().to_string())));
+        out.push_str(&format!(
+            "  wash app deploy {}\n",
+            shell_quote(&p.display().to_string())
+        ));
     }
     out
 }
 
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@,".contains(c))
     {
         s.to_string()
@@ -1006,7 +1032,10 @@ fn creds_document(jwt: &str, seed: &str) -> String {
 }
 
 /// Reads a secret given either literally or as a path to a file holding it.
-fn literal_or_file(value: &str, looks_literal: impl Fn(&str) -> bool) -> Result<String, DeployError> {
+fn literal_or_file(
+    value: &str,
+    looks_literal: impl Fn(&str) -> bool,
+) -> Result<String, DeployError> {
     if looks_literal(value.trim()) {
         return Ok(value.trim().to_string());
     }
@@ -1152,7 +1181,11 @@ pub async fn connect_checked(
     let apps = ping_wadm(&client, &opts.lattice).await?;
     let subject = format!("wasmbus.ctl.v1.{}.host.ping", opts.lattice);
     let host_answering = matches!(
-        tokio::time::timeout(Duration::from_secs(2), nats.request(subject, Vec::new().into())).await,
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            nats.request(subject, Vec::new().into())
+        )
+        .await,
         Ok(Ok(_))
     );
     Ok((
@@ -1367,7 +1400,8 @@ pub async fn deploy(
     opts: &DeployOptions,
     on_event: &mut (dyn FnMut(&AppReport) + Send),
 ) -> Vec<Result<AppReport, DeployError>> {
-    let mut results: Vec<Option<Result<AppReport, DeployError>>> = apps.iter().map(|_| None).collect();
+    let mut results: Vec<Option<Result<AppReport, DeployError>>> =
+        apps.iter().map(|_| None).collect();
 
     // 1. Offline validation and duplicate names: rejected apps are never sent.
     let mut seen: HashMap<String, String> = HashMap::new();
@@ -1414,7 +1448,9 @@ pub async fn deploy(
             let client = client.clone();
             set.spawn(async move { (i, apply_one(client, app, summary).await) });
         }
-        let Some(joined) = set.join_next().await else { break };
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         match joined {
             Ok((i, Ok(a))) => applied.push((i, a, Instant::now())),
             Ok((i, Err(e))) => results[i] = Some(Err(e)),
@@ -1545,7 +1581,9 @@ pub async fn deploy(
 }
 
 /// Turns the per-app slots into results; an empty slot (a task that panicked) is an error.
-fn finish(results: Vec<Option<Result<AppReport, DeployError>>>) -> Vec<Result<AppReport, DeployError>> {
+fn finish(
+    results: Vec<Option<Result<AppReport, DeployError>>>,
+) -> Vec<Result<AppReport, DeployError>> {
     results
         .into_iter()
         .map(|r| {
@@ -1579,7 +1617,10 @@ pub async fn status(
             Ok(AppReport {
                 app: s.name.clone(),
                 task: s.name.clone(),
-                version: s.deployed_version.clone().unwrap_or_else(|| s.version.clone()),
+                version: s
+                    .deployed_version
+                    .clone()
+                    .unwrap_or_else(|| s.version.clone()),
                 state: state.clone(),
                 message: message.clone(),
                 changed: false,
@@ -1703,7 +1744,10 @@ spec:
 
     #[test]
     fn weights_must_sum_to_100() {
-        let bad = GOOD.replace("weight: 50\n                requirements:\n                  host-type: cloud", "weight: 40\n                requirements:\n                  host-type: cloud");
+        let bad = GOOD.replace(
+            "weight: 50\n                requirements:\n                  host-type: cloud",
+            "weight: 40\n                requirements:\n                  host-type: cloud",
+        );
         let err = parse_app_manifest("convert", "bad.yaml", &bad).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("task `convert`"), "{msg}");
@@ -1714,7 +1758,10 @@ spec:
     #[test]
     fn missing_image_and_empty_link_are_errors() {
         let bad = GOOD
-            .replace("        image: 127.0.0.1:5000/convert:1.0.0\n", "        id: convert\n")
+            .replace(
+                "        image: 127.0.0.1:5000/convert:1.0.0\n",
+                "        id: convert\n",
+            )
             .replace("interfaces: [handler]", "interfaces: []");
         let err = parse_app_manifest("t", "x.yaml", &bad).unwrap_err();
         let msg = err.to_string();
@@ -1738,7 +1785,10 @@ spec:
     #[test]
     fn wrong_kind_and_latest_version_rejected() {
         let bad = GOOD.replace("kind: Application", "kind: Deployment");
-        assert!(parse_app_manifest("t", "x", &bad).unwrap_err().to_string().contains("kind is"));
+        assert!(parse_app_manifest("t", "x", &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("kind is"));
         let bad = GOOD.replace("version: 1.0.0", "version: latest");
         assert!(parse_app_manifest("t", "x", &bad).is_err());
     }
@@ -1747,10 +1797,19 @@ spec:
     fn merge_dedupes_identical_providers_and_retargets_links() {
         let a = good("convert");
         let b_text = GOOD
-            .replace("name: convert\n  annotations", "name: resize\n  annotations")
-            .replace("- name: convert\n      type: component", "- name: resize\n      type: component")
+            .replace(
+                "name: convert\n  annotations",
+                "name: resize\n  annotations",
+            )
+            .replace(
+                "- name: convert\n      type: component",
+                "- name: resize\n      type: component",
+            )
             .replace("convert:1.0.0", "resize:1.0.0")
-            .replace("name: convert\n            namespace", "name: resize\n            namespace")
+            .replace(
+                "name: convert\n            namespace",
+                "name: resize\n            namespace",
+            )
             .replace("convert-subscription", "resize-subscription")
             .replace("pelato.convert", "pelato.resize")
             .replace("- name: nats\n", "- name: nats-resize\n");
@@ -1758,10 +1817,22 @@ spec:
         let merged = merge_single_app("pelato", "2.0.0", &[a, b]).unwrap();
         assert_eq!(merged.version(), Some("2.0.0"));
         assert_eq!(merged.task, "convert, resize");
-        let names: Vec<_> = merged.manifest.spec.components.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<_> = merged
+            .manifest
+            .spec
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(names, ["convert", "nats", "resize"]);
         let nats = &merged.manifest.spec.components[1];
-        let links = nats.traits.as_ref().unwrap().iter().filter(|t| t.is_link()).count();
+        let links = nats
+            .traits
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|t| t.is_link())
+            .count();
         assert_eq!(links, 2, "both handler links kept on the single provider");
         let link_names: Vec<_> = nats
             .traits
@@ -1774,14 +1845,24 @@ spec:
             .collect();
         assert_eq!(
             link_names,
-            [(None, "convert".to_string()), (Some("resize".to_string()), "resize".to_string())]
+            [
+                (None, "convert".to_string()),
+                (Some("resize".to_string()), "resize".to_string())
+            ]
         );
     }
 
     #[test]
     fn merge_conflicting_components_fails() {
         let a = good("a");
-        let b = parse_app_manifest("b", "b", &GOOD.replace("instances: 2", "instances: 4").replace("name: convert\n  annotations", "name: other\n  annotations")).unwrap();
+        let b = parse_app_manifest(
+            "b",
+            "b",
+            &GOOD
+                .replace("instances: 2", "instances: 4")
+                .replace("name: convert\n  annotations", "name: other\n  annotations"),
+        )
+        .unwrap();
         let err = merge_single_app("pelato", "1", &[a, b]).unwrap_err();
         assert!(err.to_string().contains("defined differently"), "{err}");
     }
@@ -1796,7 +1877,9 @@ spec:
     fn same_content_ignores_version_only_when_asked() {
         let a = good("a").manifest;
         let mut b = a.clone();
-        b.metadata.annotations.insert("version".into(), "01JXYZ".into());
+        b.metadata
+            .annotations
+            .insert("version".into(), "01JXYZ".into());
         assert!(!same_content(&a, &b, false));
         assert!(same_content(&a, &b, true));
         // A JSON round trip (what wadm stores) compares equal.
@@ -1806,9 +1889,18 @@ spec:
 
     #[test]
     fn hint_names_commands_and_files() {
-        let h = deploy_hint(&[PathBuf::from("proj/gen/convert/wadm.yaml"), PathBuf::from("my dir/wadm.yaml")]);
-        assert!(h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"), "{h}");
-        assert!(h.contains("wash app deploy proj/gen/convert/wadm.yaml"), "{h}");
+        let h = deploy_hint(&[
+            PathBuf::from("proj/gen/convert/wadm.yaml"),
+            PathBuf::from("my dir/wadm.yaml"),
+        ]);
+        assert!(
+            h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"),
+            "{h}"
+        );
+        assert!(
+            h.contains("wash app deploy proj/gen/convert/wadm.yaml"),
+            "{h}"
+        );
         assert!(h.contains("wash app deploy 'my dir/wadm.yaml'"), "{h}");
     }
 
@@ -1824,18 +1916,37 @@ spec:
         assert!(!d.contains("secret"), "{d}");
         assert!(d.contains("<redacted>"));
         assert_eq!(o.url(), "nats://127.0.0.1:4222");
-        let v6 = NatsOptions { host: "::1".into(), tls_required: true, ..Default::default() };
+        let v6 = NatsOptions {
+            host: "::1".into(),
+            tls_required: true,
+            ..Default::default()
+        };
         assert_eq!(v6.url(), "tls://[::1]:4222");
     }
 
     #[test]
     fn state_mapping_and_errors_read_well() {
-        assert_eq!(AppState::from_wadm(StatusType::Reconciling), AppState::Deploying);
-        assert_eq!(AppState::from_wadm(StatusType::Unhealthy).to_string(), "unhealthy");
-        let e = DeployError::NoWadm { lattice: Some("edge-lab".into()) };
-        assert!(e.to_string().starts_with("no wadm is answering on lattice `edge-lab`"));
-        let e = DeployError::Unreachable { addr: "127.0.0.1:4".into(), reason: "refused".into() };
-        assert!(e.to_string().starts_with("cannot reach NATS at 127.0.0.1:4"));
+        assert_eq!(
+            AppState::from_wadm(StatusType::Reconciling),
+            AppState::Deploying
+        );
+        assert_eq!(
+            AppState::from_wadm(StatusType::Unhealthy).to_string(),
+            "unhealthy"
+        );
+        let e = DeployError::NoWadm {
+            lattice: Some("edge-lab".into()),
+        };
+        assert!(e
+            .to_string()
+            .starts_with("no wadm is answering on lattice `edge-lab`"));
+        let e = DeployError::Unreachable {
+            addr: "127.0.0.1:4".into(),
+            reason: "refused".into(),
+        };
+        assert!(e
+            .to_string()
+            .starts_with("cannot reach NATS at 127.0.0.1:4"));
     }
 
     #[test]
@@ -1866,9 +1977,21 @@ spec:
 
     #[tokio::test]
     async fn lattice_names_are_checked_before_connecting() {
-        let o = NatsOptions { lattice: "a.b".into(), ..Default::default() };
-        assert!(matches!(connect_nats(&o).await, Err(DeployError::NatsConfig(_))));
-        let o = NatsOptions { jwt: Some("eyJx".into()), ..Default::default() };
-        assert!(matches!(connect_nats(&o).await, Err(DeployError::NatsConfig(_))));
+        let o = NatsOptions {
+            lattice: "a.b".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            connect_nats(&o).await,
+            Err(DeployError::NatsConfig(_))
+        ));
+        let o = NatsOptions {
+            jwt: Some("eyJx".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            connect_nats(&o).await,
+            Err(DeployError::NatsConfig(_))
+        ));
     }
 }

@@ -102,7 +102,9 @@ pub enum GenError {
         source: glue::GlueError,
     },
     /// The template's glue does not implement an export of its world.
-    #[error("task `{task}`: template `{template}` must define `{signature}` for export `{export}`")]
+    #[error(
+        "task `{task}`: template `{template}` must define `{signature}` for export `{export}`"
+    )]
     MissingHook {
         /// Task name.
         task: String,
@@ -183,7 +185,11 @@ impl Generator {
         hbs.register_escape_fn(handlebars::no_escape);
         hbs.register_helper("go_str", Box::new(quote_helper));
         hbs.register_helper("yaml_str", Box::new(quote_helper));
-        Ok(Generator { templates, wit, hbs })
+        Ok(Generator {
+            templates,
+            wit,
+            hbs,
+        })
     }
 
     /// The template set in use.
@@ -439,13 +445,13 @@ fn block_on_ready<F: std::future::Future>(f: F) -> F::Output {
 /// Parses and validates a rendered manifest with wadm-types; returns warnings.
 pub fn validate_manifest(task: &str, yaml: &str) -> Result<Vec<String>, GenError> {
     use wadm_types::validation::{ValidationFailureLevel, ValidationOutput};
-    let (manifest, failures) =
-        block_on_ready(wadm_types::validation::validate_manifest_bytes(yaml.as_bytes())).map_err(
-            |e| GenError::Manifest {
-                task: task.to_string(),
-                problems: vec![format!("{e:#}")],
-            },
-        )?;
+    let (manifest, failures) = block_on_ready(wadm_types::validation::validate_manifest_bytes(
+        yaml.as_bytes(),
+    ))
+    .map_err(|e| GenError::Manifest {
+        task: task.to_string(),
+        problems: vec![format!("{e:#}")],
+    })?;
     let mut problems: Vec<String> = failures
         .errors()
         .into_iter()
@@ -454,7 +460,11 @@ pub fn validate_manifest(task: &str, yaml: &str) -> Result<Vec<String>, GenError
     for c in &manifest.spec.components {
         for t in c.traits.iter().flatten() {
             if let wadm_types::TraitProperty::SpreadScaler(s) = &t.properties {
-                let sum: u32 = s.spread.iter().map(|s| s.weight.unwrap_or(100) as u32).sum();
+                let sum: u32 = s
+                    .spread
+                    .iter()
+                    .map(|s| s.weight.unwrap_or(100) as u32)
+                    .sum();
                 if !s.spread.is_empty() && sum != 100 && t.trait_type == "spreadscaler" {
                     problems.push(format!(
                         "component `{}`: spread weights sum to {sum}, not 100",
@@ -535,10 +545,16 @@ mod tests {
 
     #[test]
     fn reserved_names_are_rejected() {
-        let e = check_reserved(Path::new("tasks/a.go"), "package main\nfunc main() {}\nvar pelatoX = 1\n")
-            .unwrap_err()
-            .to_string();
+        let e = check_reserved(
+            Path::new("tasks/a.go"),
+            "package main\nfunc main() {}\nvar pelatoX = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("tasks/a.go:2: remove `func main()`"), "{e}");
-        assert!(e.contains("tasks/a.go:3: names starting with `pelato`"), "{e}");
+        assert!(
+            e.contains("tasks/a.go:3: names starting with `pelato`"),
+            "{e}"
+        );
     }
 }

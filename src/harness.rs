@@ -144,7 +144,10 @@ pub struct Delivery {
 
 impl Delivery {
     /// Messages published to `subject`.
-    pub fn published_to<'a>(&'a self, subject: &'a str) -> impl Iterator<Item = &'a Published> + 'a {
+    pub fn published_to<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> impl Iterator<Item = &'a Published> + 'a {
         self.published.iter().filter(move |p| p.subject == subject)
     }
 
@@ -345,10 +348,7 @@ impl Harness {
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent<'_>, HarnessError> {
         let shape = ComponentShape::of(bytes)?;
         let component = self.compile(bytes)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(load_err)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
         let pre = bindings::ProcessorNatsPre::new(pre).map_err(load_err)?;
         Ok(LoadedComponent {
             harness: self,
@@ -458,10 +458,16 @@ impl ComponentShape {
         world: wit_parser::WorldId,
     ) -> Result<(), HarnessError> {
         let w = &resolve.worlds[world];
-        let expected_exports: BTreeSet<String> =
-            w.exports.keys().map(|k| resolve.name_world_key(k)).collect();
-        let allowed_imports: BTreeSet<String> =
-            w.imports.keys().map(|k| resolve.name_world_key(k)).collect();
+        let expected_exports: BTreeSet<String> = w
+            .exports
+            .keys()
+            .map(|k| resolve.name_world_key(k))
+            .collect();
+        let allowed_imports: BTreeSet<String> = w
+            .imports
+            .keys()
+            .map(|k| resolve.name_world_key(k))
+            .collect();
         let mut problems = Vec::new();
         for e in expected_exports.difference(&self.exports) {
             problems.push(format!("missing export `{e}`"));
@@ -552,9 +558,8 @@ impl LoadedComponent<'_> {
     pub fn session(&self) -> Result<Session<'_>, HarnessError> {
         let h = self.harness;
         let (mut store, _stdout, stderr) = h.new_store();
-        let instance = h
-            .rt
-            .block_on(async {
+        let instance =
+            h.rt.block_on(async {
                 tokio::time::timeout(h.cfg.timeout, self.pre.instantiate_async(&mut store)).await
             })
             .map_err(|_| HarnessError::Timeout(h.cfg.timeout))?
@@ -572,10 +577,13 @@ impl LoadedComponent<'_> {
     fn trap_error(&self, trap: wasmtime::Error, msg: &Message, stderr: String) -> HarnessError {
         let message = format!("{trap:#}");
         if message.contains("realloc return") {
-            let size = msg.body.len() + msg.subject.len() + msg.reply_to.as_ref().map_or(0, String::len);
+            let size =
+                msg.body.len() + msg.subject.len() + msg.reply_to.as_ref().map_or(0, String::len);
             return HarnessError::MessageTooLarge {
                 size,
-                limit: self.max_message_bytes.unwrap_or(crate::DEFAULT_MAX_MESSAGE_BYTES),
+                limit: self
+                    .max_message_bytes
+                    .unwrap_or(crate::DEFAULT_MAX_MESSAGE_BYTES),
             };
         }
         HarnessError::Trap { message, stderr }
@@ -592,7 +600,10 @@ pub struct Session<'h> {
 impl Session<'_> {
     /// Delivers a message to the warm instance; returns the task result and
     /// what was published.
-    pub fn deliver(&mut self, msg: &Message) -> Result<(Result<(), String>, Vec<Published>), HarnessError> {
+    pub fn deliver(
+        &mut self,
+        msg: &Message,
+    ) -> Result<(Result<(), String>, Vec<Published>), HarnessError> {
         let h = self.harness;
         let wire = BrokerMessage {
             subject: msg.subject.clone(),
@@ -601,9 +612,8 @@ impl Session<'_> {
         };
         let store = &mut self.store;
         let instance = &self.instance;
-        let r = h
-            .rt
-            .block_on(async {
+        let r =
+            h.rt.block_on(async {
                 tokio::time::timeout(
                     h.cfg.timeout,
                     instance

@@ -236,28 +236,29 @@ pub fn build(
             .iter()
             .find(|t| t.name == report.task)
             .expect("report comes from the workflow");
-        let b = (|| {
-            let template = project
-                .generator
-                .templates()
-                .get(&task.template)
-                .expect("gen succeeded, so the template exists");
-            let world = project.generator.wit().world(template).map_err(|e| {
-                BuildError::Componentize {
-                    task: task.name.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-            build::build_task(
-                &project.workflow.root,
-                generated,
-                &task.code,
-                toolchain,
-                &project.generator.wit().resolve,
-                world,
-                &go_cache,
-            )
-        })();
+        let b =
+            (|| {
+                let template = project
+                    .generator
+                    .templates()
+                    .get(&task.template)
+                    .expect("gen succeeded, so the template exists");
+                let world = project.generator.wit().world(template).map_err(|e| {
+                    BuildError::Componentize {
+                        task: task.name.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                build::build_task(
+                    &project.workflow.root,
+                    generated,
+                    &task.code,
+                    toolchain,
+                    &project.generator.wit().resolve,
+                    world,
+                    &go_cache,
+                )
+            })();
         r.build = Some(b);
         on_built(&r);
         r
@@ -311,7 +312,9 @@ pub fn test_task(
         let msg = Message::new(subject.clone(), case.input.clone().into_bytes());
         let (passed, diff) = match component.deliver(&msg) {
             Err(e) => match &case.expect {
-                Expect::Error(want) if e.to_string().contains(want.as_str()) => (true, String::new()),
+                Expect::Error(want) if e.to_string().contains(want.as_str()) => {
+                    (true, String::new())
+                }
                 _ => (false, format!("  the delivery failed: {e}")),
             },
             Ok(d) => {

@@ -918,6 +918,7 @@ fn exec_task_signature_ok(sig: &[&str]) -> bool {
 pub fn check_go_task(display_path: &Path, source: &str) -> Vec<Diagnostic> {
     let shown = display_path.display().to_string();
     let mut diags = Vec::new();
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let cleaned = strip_go(source);
     let toks = go_tokens(&cleaned);
     let diag = |line: Option<usize>, msg: String, fix: String| {
@@ -2750,6 +2751,7 @@ tasks:
             "package main\n\nfunc exec_task(arg string) string { return arg }\n",
             "// c\npackage   main\nimport \"strings\"\nfunc exec_task( input   string ) string {\n return strings.ToUpper(input)\n}\nfunc helper() {}\n",
             "package main\nfunc exec_task(s string) (string) { return s }\n",
+            "\u{feff}package main\nfunc exec_task(s string) string { return s }\n",
             "package main\nfunc exec_task(s string,) (out string) { out = s; return }\n",
             "/* func exec_task(x int) int {} */ package main\nvar s = \"func exec_task(x int)\"\nfunc exec_task(a string) string { return `package foo` }\n",
         ] {

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nats_support::{free_port, host_id, start_wadm, unique_lattice, FakeHost, NatsServer};
 use pelato::deploy::{
     self, AppManifest, AppReport, AppState, DeployError, DeployOptions, NatsOptions,
 };
-use nats_support::{free_port, host_id, start_wadm, unique_lattice, FakeHost, NatsServer};
 
 /// A realistic manifest as PELATO's gen stage writes it: the component spread 50/50 over
 /// `host-type=edge|cloud`, the builtin NATS messaging provider, a consumer link (component →
@@ -133,15 +133,26 @@ fn no_wait() -> DeployOptions {
 async fn deploy_redeploy_update_and_remove() {
     let (_nats, _wadm, _lattice, client) = setup("crud").await;
     let dir = tempfile::tempdir().unwrap();
-    let convert = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
-    let resize = load(dir.path(), "resize", &manifest("resize", Some("1.0.0"), 2, "pelato.resize"));
+    let convert = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
+    let resize = load(
+        dir.path(),
+        "resize",
+        &manifest("resize", Some("1.0.0"), 2, "pelato.resize"),
+    );
 
     // First deploy: both stored and deployed, waiting for hosts.
     let mut events = Vec::new();
     let reports = ok_reports(
-        deploy::deploy(&client, &[convert.clone(), resize.clone()], &no_wait(), &mut |r| {
-            events.push(r.clone())
-        })
+        deploy::deploy(
+            &client,
+            &[convert.clone(), resize.clone()],
+            &no_wait(),
+            &mut |r| events.push(r.clone()),
+        )
         .await,
     );
     assert_eq!(events.len(), 2, "one event per app without --wait");
@@ -154,45 +165,105 @@ async fn deploy_redeploy_update_and_remove() {
         assert!(r.message.contains("no hosts"), "{r:?}");
     }
     let models = client.list_manifests().await.unwrap();
-    let mut names: Vec<_> = models.iter().map(|m| (m.name.clone(), m.version.clone(), m.deployed_version.clone())).collect();
+    let mut names: Vec<_> = models
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                m.version.clone(),
+                m.deployed_version.clone(),
+            )
+        })
+        .collect();
     names.sort();
     assert_eq!(
         names,
         [
-            ("convert".to_string(), "1.0.0".to_string(), Some("1.0.0".to_string())),
-            ("resize".to_string(), "1.0.0".to_string(), Some("1.0.0".to_string()))
+            (
+                "convert".to_string(),
+                "1.0.0".to_string(),
+                Some("1.0.0".to_string())
+            ),
+            (
+                "resize".to_string(),
+                "1.0.0".to_string(),
+                Some("1.0.0".to_string())
+            )
         ]
     );
     for m in &models {
-        assert_eq!(m.detailed_status.info.status_type, wadm_types::api::StatusType::Waiting);
+        assert_eq!(
+            m.detailed_status.info.status_type,
+            wadm_types::api::StatusType::Waiting
+        );
         assert!(m.detailed_status.info.message.contains("no hosts"), "{m:?}");
     }
 
     // Unchanged: a no-op, no new version in wadm.
-    let reports = ok_reports(deploy::deploy(&client, &[convert.clone(), resize.clone()], &no_wait(), &mut |_| {}).await);
-    assert!(reports.iter().all(|r| !r.changed && r.version == "1.0.0"), "{reports:?}");
+    let reports = ok_reports(
+        deploy::deploy(
+            &client,
+            &[convert.clone(), resize.clone()],
+            &no_wait(),
+            &mut |_| {},
+        )
+        .await,
+    );
+    assert!(
+        reports.iter().all(|r| !r.changed && r.version == "1.0.0"),
+        "{reports:?}"
+    );
     for app in ["convert", "resize"] {
         assert_eq!(client.list_versions(app).await.unwrap().len(), 1);
     }
 
     // Same version, different content: refused, with the advice to bump the version.
-    let sneaky = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 4, "pelato.convert"));
+    let sneaky = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 4, "pelato.convert"),
+    );
     let res = deploy::deploy(&client, &[sneaky], &no_wait(), &mut |_| {}).await;
     let err = res.into_iter().next().unwrap().unwrap_err();
     assert!(matches!(err, DeployError::VersionConflict { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("Bump the `version` annotation") && msg.contains("wadm.yaml"), "{msg}");
+    assert!(
+        msg.contains("Bump the `version` annotation") && msg.contains("wadm.yaml"),
+        "{msg}"
+    );
     assert_eq!(client.list_versions("convert").await.unwrap().len(), 1);
 
     // New version: put and deployed; the other app untouched.
-    let convert2 = load(dir.path(), "convert", &manifest("convert", Some("1.1.0"), 4, "pelato.convert"));
-    let reports = ok_reports(deploy::deploy(&client, &[convert2, resize.clone()], &no_wait(), &mut |_| {}).await);
-    assert!(reports[0].changed && reports[0].version == "1.1.0", "{:?}", reports[0]);
+    let convert2 = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.1.0"), 4, "pelato.convert"),
+    );
+    let reports = ok_reports(
+        deploy::deploy(
+            &client,
+            &[convert2, resize.clone()],
+            &no_wait(),
+            &mut |_| {},
+        )
+        .await,
+    );
+    assert!(
+        reports[0].changed && reports[0].version == "1.1.0",
+        "{:?}",
+        reports[0]
+    );
     assert!(!reports[1].changed, "{:?}", reports[1]);
     let versions = client.list_versions("convert").await.unwrap();
     assert_eq!(versions.len(), 2);
-    assert!(versions.iter().any(|v| v.version == "1.1.0" && v.deployed), "{versions:?}");
-    assert!(versions.iter().any(|v| v.version == "1.0.0" && !v.deployed), "{versions:?}");
+    assert!(
+        versions.iter().any(|v| v.version == "1.1.0" && v.deployed),
+        "{versions:?}"
+    );
+    assert!(
+        versions.iter().any(|v| v.version == "1.0.0" && !v.deployed),
+        "{versions:?}"
+    );
 
     // status()
     let st = deploy::status(&client, &["convert".to_string(), "nope".to_string()]).await;
@@ -203,32 +274,63 @@ async fn deploy_redeploy_update_and_remove() {
 
     // remove: both gone with all versions; again: reported as not there.
     let names = vec!["convert".to_string(), "resize".to_string()];
-    let removed: Vec<_> = deploy::remove(&client, &names).await.into_iter().map(Result::unwrap).collect();
+    let removed: Vec<_> = deploy::remove(&client, &names)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert!(removed[0].removed && removed[1].removed, "{removed:?}");
     let mut v = removed[0].versions.clone();
     v.sort();
     assert_eq!(v, ["1.0.0", "1.1.0"]);
     assert_eq!(removed[1].versions, ["1.0.0"]);
     assert!(client.list_manifests().await.unwrap().is_empty());
-    let again: Vec<_> = deploy::remove(&client, &names).await.into_iter().map(Result::unwrap).collect();
-    assert!(again.iter().all(|r| !r.removed && r.versions.is_empty()), "{again:?}");
+    let again: Vec<_> = deploy::remove(&client, &names)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        again.iter().all(|r| !r.removed && r.versions.is_empty()),
+        "{again:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unversioned_manifest_gets_a_wadm_version_and_is_idempotent() {
     let (_nats, _wadm, _lattice, client) = setup("ulid").await;
     let dir = tempfile::tempdir().unwrap();
-    let app = load(dir.path(), "convert", &manifest("convert", None, 2, "pelato.convert"));
+    let app = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", None, 2, "pelato.convert"),
+    );
     assert_eq!(app.version(), None);
-    let first = ok_reports(deploy::deploy(&client, std::slice::from_ref(&app), &no_wait(), &mut |_| {}).await);
+    let first = ok_reports(
+        deploy::deploy(&client, std::slice::from_ref(&app), &no_wait(), &mut |_| {}).await,
+    );
     assert!(first[0].changed);
-    assert_eq!(first[0].version.len(), 26, "a ULID assigned by wadm: {:?}", first[0]);
-    let second = ok_reports(deploy::deploy(&client, std::slice::from_ref(&app), &no_wait(), &mut |_| {}).await);
+    assert_eq!(
+        first[0].version.len(),
+        26,
+        "a ULID assigned by wadm: {:?}",
+        first[0]
+    );
+    let second = ok_reports(
+        deploy::deploy(&client, std::slice::from_ref(&app), &no_wait(), &mut |_| {}).await,
+    );
     assert!(!second[0].changed);
     assert_eq!(second[0].version, first[0].version);
-    let changed = load(dir.path(), "convert", &manifest("convert", None, 4, "pelato.convert"));
+    let changed = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", None, 4, "pelato.convert"),
+    );
     let third = ok_reports(deploy::deploy(&client, &[changed], &no_wait(), &mut |_| {}).await);
-    assert!(third[0].changed && third[0].version != first[0].version, "{third:?}");
+    assert!(
+        third[0].changed && third[0].version != first[0].version,
+        "{third:?}"
+    );
     assert_eq!(client.list_versions("convert").await.unwrap().len(), 2);
 }
 
@@ -236,7 +338,11 @@ async fn unversioned_manifest_gets_a_wadm_version_and_is_idempotent() {
 async fn simulated_hosts_take_the_app_from_waiting_to_deployed() {
     let (nats, _wadm, lattice, client) = setup("hosts").await;
     let dir = tempfile::tempdir().unwrap();
-    let app = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
+    let app = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
 
     // The hosts join the lattice a moment after the deploy started, so the wait loop sees
     // the app waiting first.
@@ -272,21 +378,52 @@ async fn simulated_hosts_take_the_app_from_waiting_to_deployed() {
     let requests = hosts.requests();
     let report = match results.into_iter().next().unwrap() {
         Ok(r) => r,
-        Err(e) => panic!("not deployed: {e}\ntransitions seen: {seen:#?}\nctl requests: {requests:#?}"),
+        Err(e) => {
+            panic!("not deployed: {e}\ntransitions seen: {seen:#?}\nctl requests: {requests:#?}")
+        }
     };
-    eprintln!("deployed in {:?}; transitions: {:#?}", started.elapsed(), report.transitions);
+    eprintln!(
+        "deployed in {:?}; transitions: {:#?}",
+        started.elapsed(),
+        report.transitions
+    );
     assert_eq!(report.state, AppState::Deployed);
-    assert_eq!(report.transitions, seen, "on_event was called at every transition");
+    assert_eq!(
+        report.transitions, seen,
+        "on_event was called at every transition"
+    );
     assert!(report.transitions.len() >= 2, "{:?}", report.transitions);
-    assert_eq!(report.transitions[0].0, AppState::Waiting, "{:?}", report.transitions);
+    assert_eq!(
+        report.transitions[0].0,
+        AppState::Waiting,
+        "{:?}",
+        report.transitions
+    );
     assert_eq!(report.transitions.last().unwrap().0, AppState::Deployed);
-    for op in ["component.scale", "provider.start", "link.put", "config.put"] {
-        assert!(requests.iter().any(|r| r.starts_with(op)), "no {op} in {requests:?}");
+    for op in [
+        "component.scale",
+        "provider.start",
+        "link.put",
+        "config.put",
+    ] {
+        assert!(
+            requests.iter().any(|r| r.starts_with(op)),
+            "no {op} in {requests:?}"
+        );
     }
     // Both spreads got their instance.
-    let scaled: Vec<_> = requests.iter().filter(|r| r.starts_with("component.scale.")).collect();
-    assert!(scaled.iter().any(|r| r.ends_with(&host_id("edge"))), "{scaled:?}");
-    assert!(scaled.iter().any(|r| r.ends_with(&host_id("cloud"))), "{scaled:?}");
+    let scaled: Vec<_> = requests
+        .iter()
+        .filter(|r| r.starts_with("component.scale."))
+        .collect();
+    assert!(
+        scaled.iter().any(|r| r.ends_with(&host_id("edge"))),
+        "{scaled:?}"
+    );
+    assert!(
+        scaled.iter().any(|r| r.ends_with(&host_id("cloud"))),
+        "{scaled:?}"
+    );
 
     // Now deployed and unchanged: a no-op that reports deployed at once.
     let again = deploy::deploy(&client, std::slice::from_ref(&app), &opts, &mut |_| {}).await;
@@ -298,8 +435,16 @@ async fn simulated_hosts_take_the_app_from_waiting_to_deployed() {
     let removed = deploy::remove(&client, &["convert".to_string()]).await;
     assert!(removed[0].as_ref().unwrap().removed);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !hosts.requests().iter().any(|r| r.starts_with("provider.stop")) {
-        assert!(Instant::now() < deadline, "wadm did not stop the provider: {:?}", hosts.requests());
+    while !hosts
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("provider.stop"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "wadm did not stop the provider: {:?}",
+            hosts.requests()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -316,7 +461,11 @@ async fn unsatisfiable_spread_is_reported_as_failed() {
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let app = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
+    let app = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
     let opts = DeployOptions {
         wait: true,
         timeout: Duration::from_secs(15),
@@ -330,7 +479,10 @@ async fn unsatisfiable_spread_is_reported_as_failed() {
     let report = err.report().expect("a report").clone();
     assert!(matches!(err, DeployError::Failed { .. }), "{err}");
     assert_eq!(report.state, AppState::Failed);
-    assert!(report.message.contains("Could not satisfy spread cloud"), "{report:?}");
+    assert!(
+        report.message.contains("Could not satisfy spread cloud"),
+        "{report:?}"
+    );
     assert!(err.to_string().contains("pelato remove convert"), "{err}");
 }
 
@@ -338,7 +490,11 @@ async fn unsatisfiable_spread_is_reported_as_failed() {
 async fn wait_times_out_without_hosts() {
     let (_nats, _wadm, _lattice, client) = setup("timeout").await;
     let dir = tempfile::tempdir().unwrap();
-    let app = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 1, "pelato.convert"));
+    let app = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 1, "pelato.convert"),
+    );
     let opts = DeployOptions {
         wait: true,
         timeout: Duration::from_millis(1500),
@@ -353,18 +509,28 @@ async fn wait_times_out_without_hosts() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert!(matches!(err, DeployError::WaitTimeout { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("last state waiting") && msg.contains("no hosts"), "{msg}");
+    assert!(
+        msg.contains("last state waiting") && msg.contains("no hosts"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_wadm_is_reported_quickly_naming_the_lattice() {
     let nats = NatsServer::start(); // NATS up, no wadm
     let t = Instant::now();
-    let err = deploy::connect(&nats.options("edge-lab")).await.unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
+    let Err(err) = deploy::connect(&nats.options("edge-lab")).await else {
+        panic!("connected without wadm")
+    };
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
     assert!(matches!(err, DeployError::NoWadm { .. }), "{err}");
     assert!(
-        err.to_string().starts_with("no wadm is answering on lattice `edge-lab`"),
+        err.to_string()
+            .starts_with("no wadm is answering on lattice `edge-lab`"),
         "{err}"
     );
 }
@@ -378,11 +544,18 @@ async fn nats_down_is_reported_with_the_address() {
         ..Default::default()
     };
     let t = Instant::now();
-    let err = deploy::connect(&opts).await.unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(4), "took {:?}", t.elapsed());
+    let Err(err) = deploy::connect(&opts).await else {
+        panic!("connected to nothing")
+    };
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        t.elapsed()
+    );
     assert!(matches!(err, DeployError::Unreachable { .. }), "{err}");
     assert!(
-        err.to_string().starts_with(&format!("cannot reach NATS at 127.0.0.1:{port}")),
+        err.to_string()
+            .starts_with(&format!("cannot reach NATS at 127.0.0.1:{port}")),
         "{err}"
     );
 }
@@ -402,10 +575,17 @@ async fn wrong_lattice_is_flagged() {
         Duration::from_secs(1),
     )
     .await;
-    let (_c, right) = deploy::connect_checked(&nats.options(&lattice)).await.unwrap();
-    assert!(right.host_answering && right.warning().is_none(), "{right:?}");
+    let (_c, right) = deploy::connect_checked(&nats.options(&lattice))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        right.host_answering && right.warning().is_none(),
+        "{right:?}"
+    );
     let wrong_name = format!("{lattice}-typo");
-    let (_c, wrong) = deploy::connect_checked(&nats.options(&wrong_name)).await.unwrap();
+    let (_c, wrong) = deploy::connect_checked(&nats.options(&wrong_name))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!wrong.host_answering);
     let w = wrong.warning().unwrap();
     assert!(w.contains(&format!("lattice `{wrong_name}`")), "{w}");
@@ -424,7 +604,10 @@ async fn invalid_manifests_are_rejected_offline_and_nothing_is_sent() {
         ),
         (
             "noimage",
-            good.replace("        image: 127.0.0.1:5000/convert:1.0.0\n", "        id: convert\n"),
+            good.replace(
+                "        image: 127.0.0.1:5000/convert:1.0.0\n",
+                "        id: convert\n",
+            ),
             "component `convert` has no `image`",
         ),
         (
@@ -442,32 +625,60 @@ async fn invalid_manifests_are_rejected_offline_and_nothing_is_sent() {
         let path = write(dir.path(), task, &text);
         let err = deploy::load_manifest(task, &path).unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, DeployError::InvalidManifest { .. }), "{task}: {msg}");
+        assert!(
+            matches!(err, DeployError::InvalidManifest { .. }),
+            "{task}: {msg}"
+        );
         assert!(msg.contains(&format!("task `{task}`")), "{msg}");
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert!(msg.contains(expected), "{task}: {msg}");
     }
     // An invalid manifest built in memory is also refused by deploy() before anything is sent.
     let mut app = deploy::parse_app_manifest("convert", "mem", &good).unwrap();
-    if let wadm_types::Properties::Component { properties } = &mut app.manifest.spec.components[0].properties {
+    if let wadm_types::Properties::Component { properties } =
+        &mut app.manifest.spec.components[0].properties
+    {
         properties.image = None;
     }
     let res = deploy::deploy(&client, &[app], &no_wait(), &mut |_| {}).await;
-    assert!(matches!(res[0], Err(DeployError::InvalidManifest { .. })), "{res:?}");
-    assert!(client.list_manifests().await.unwrap().is_empty(), "wadm has no model");
+    assert!(
+        matches!(res[0], Err(DeployError::InvalidManifest { .. })),
+        "{res:?}"
+    );
+    assert!(
+        client.list_manifests().await.unwrap().is_empty(),
+        "wadm has no model"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_app_merges_tasks_and_deploys() {
     let (_nats, _wadm, _lattice, client) = setup("single").await;
     let dir = tempfile::tempdir().unwrap();
-    let a = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
-    let b = load(dir.path(), "resize", &manifest("resize", Some("1.0.0"), 2, "pelato.resize"));
+    let a = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
+    let b = load(
+        dir.path(),
+        "resize",
+        &manifest("resize", Some("1.0.0"), 2, "pelato.resize"),
+    );
     let merged = deploy::merge_single_app("pelato-app", "0.1.0", &[a, b]).unwrap();
-    let names: Vec<_> = merged.manifest.spec.components.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<_> = merged
+        .manifest
+        .spec
+        .components
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     assert_eq!(names, ["convert", "nats", "resize"], "one shared provider");
     let r = ok_reports(deploy::deploy(&client, &[merged], &no_wait(), &mut |_| {}).await);
-    assert_eq!((r[0].app.as_str(), r[0].version.as_str()), ("pelato-app", "0.1.0"));
+    assert_eq!(
+        (r[0].app.as_str(), r[0].version.as_str()),
+        ("pelato-app", "0.1.0")
+    );
     let stored = client.get_manifest("pelato-app", None).await.unwrap();
     assert_eq!(stored.spec.components.len(), 3);
 }
@@ -475,6 +686,12 @@ async fn single_app_merges_tasks_and_deploys() {
 #[test]
 fn hint_without_nats() {
     let h = deploy::deploy_hint(&[PathBuf::from("demo/gen/convert/wadm.yaml")]);
-    assert!(h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"), "{h}");
-    assert!(h.contains("wash app deploy demo/gen/convert/wadm.yaml"), "{h}");
+    assert!(
+        h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"),
+        "{h}"
+    );
+    assert!(
+        h.contains("wash app deploy demo/gen/convert/wadm.yaml"),
+        "{h}"
+    );
 }

@@ -108,7 +108,10 @@ async fn push_then_pull_back_matches_the_wasm_artifact_layout() {
     let mj = m.json();
     assert_eq!(mj["schemaVersion"], 2);
     assert_eq!(mj["mediaType"], OCI_MANIFEST);
-    assert_eq!(mj["config"]["mediaType"], "application/vnd.wasm.config.v0+json");
+    assert_eq!(
+        mj["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
     let layers = mj["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1, "exactly one layer");
     assert_eq!(layers[0]["mediaType"], "application/wasm");
@@ -169,7 +172,9 @@ async fn repush_uploads_nothing_and_shared_blobs_are_skipped() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let ctl = PushControl {
-        on_event: Some(Arc::new(move |e: &PushEvent| sink.lock().unwrap().push(e.clone()))),
+        on_event: Some(Arc::new(move |e: &PushEvent| {
+            sink.lock().unwrap().push(e.clone())
+        })),
         ..fast()
     };
     let again = push_with(&art, &anon(&reg.addr()), &PushOptions::default(), &ctl)
@@ -180,9 +185,14 @@ async fn repush_uploads_nothing_and_shared_blobs_are_skipped() {
     assert!(again.already_present);
     assert_eq!(again.digest, first.digest);
     assert_eq!(again.pinned_reference, first.pinned_reference);
-    assert!(events.lock().unwrap().is_empty(), "{:?}", events.lock().unwrap());
+    assert!(
+        events.lock().unwrap().is_empty(),
+        "{:?}",
+        events.lock().unwrap()
+    );
 
-    // Same component, new tag: the layer is already there, only the config is uploaded.
+    // Same component, new tag: the layer is already there; at most the config is uploaded
+    // (none when the creation time is the same second, as the config is then identical).
     let next = push_with(
         &artifact("temp-convert", "1.0.1", wasm.clone()),
         &anon(&reg.addr()),
@@ -191,7 +201,7 @@ async fn repush_uploads_nothing_and_shared_blobs_are_skipped() {
     )
     .await
     .unwrap();
-    assert_eq!(next.blobs_uploaded, 1);
+    assert!(next.blobs_uploaded <= 1, "{next:?}");
     assert!(!next.already_present);
     let ev = events.lock().unwrap().clone();
     assert!(ev.contains(&PushEvent::BlobSkipped {
@@ -209,7 +219,10 @@ async fn repush_uploads_nothing_and_shared_blobs_are_skipped() {
     )
     .await
     .unwrap();
-    assert_eq!(out.reference, format!("{}/team/temp-convert:1.0.0", reg.addr()));
+    assert_eq!(
+        out.reference,
+        format!("{}/team/temp-convert:1.0.0", reg.addr())
+    );
     let m = reg.manifest("team/temp-convert", "1.0.0").unwrap();
     assert_eq!(sha256_digest(&m.body), out.digest);
 }
@@ -237,10 +250,14 @@ async fn a_different_component_under_an_existing_tag_needs_force() {
     .await
     .unwrap_err();
     let msg = err.to_string();
+    eprintln!("error: {msg}");
     assert!(matches!(err, PushError::TagExists { .. }), "{err:?}");
     assert!(msg.contains("--force"), "{msg}");
     assert!(msg.contains(&first.digest), "{msg}");
-    assert!(msg.contains(&format!("{}/temp-convert:1.0.0", reg.addr())), "{msg}");
+    assert!(
+        msg.contains(&format!("{}/temp-convert:1.0.0", reg.addr())),
+        "{msg}"
+    );
     // The registry still serves the old artifact and never got the new layer.
     let m = reg.manifest("temp-convert", "1.0.0").unwrap();
     assert_eq!(sha256_digest(&m.body), first.digest);
@@ -261,7 +278,10 @@ async fn a_different_component_under_an_existing_tag_needs_force() {
     assert_ne!(forced.digest, first.digest);
     let m = reg.manifest("temp-convert", "1.0.0").unwrap();
     assert_eq!(sha256_digest(&m.body), forced.digest);
-    assert_eq!(m.json()["layers"][0]["digest"], sha256_digest(&new).as_str());
+    assert_eq!(
+        m.json()["layers"][0]["digest"],
+        sha256_digest(&new).as_str()
+    );
 }
 
 #[tokio::test]
@@ -291,6 +311,7 @@ async fn basic_auth_right_and_wrong_credentials() {
     .await
     .unwrap_err();
     let msg = err.to_string();
+    eprintln!("error: {msg}");
     let dbg = format!("{err:?}");
     assert!(
         matches!(err, PushError::Unauthorized { status: 401, .. }),
@@ -313,6 +334,7 @@ async fn basic_auth_right_and_wrong_credentials() {
     )
     .await
     .unwrap_err();
+    eprintln!("error: {err}");
     assert!(err.to_string().contains("requires credentials"), "{err}");
 
     // Docker config: credentials for this host are used ...
@@ -344,7 +366,7 @@ async fn basic_auth_right_and_wrong_credentials() {
     )
     .await
     .unwrap();
-    assert_eq!(out.blobs_uploaded, 1, "layer shared with 1.0.0");
+    assert!(out.blobs_uploaded <= 1, "layer shared with 1.0.0: {out:?}");
     // ... and credentials stored for another host are not.
     std::fs::write(
         &cfg,
@@ -363,6 +385,7 @@ async fn basic_auth_right_and_wrong_credentials() {
     )
     .await
     .unwrap_err();
+    eprintln!("error: {err}");
     assert!(err.to_string().contains("requires credentials"), "{err}");
 }
 
@@ -381,11 +404,15 @@ async fn unreachable_registry_fails_clearly_after_bounded_retries() {
     .unwrap_err();
     let elapsed = start.elapsed();
     let msg = err.to_string();
+    eprintln!("error: {msg}");
     assert!(
         matches!(err, PushError::Unreachable { attempts: 3, .. }),
         "{err:?}"
     );
-    assert!(msg.contains(&format!("cannot reach registry {addr}")), "{msg}");
+    assert!(
+        msg.contains(&format!("cannot reach registry {addr}")),
+        "{msg}"
+    );
     assert!(msg.contains("temp-convert:1.0.0"), "{msg}");
     assert!(msg.to_lowercase().contains("refused"), "{msg}");
     assert!(elapsed >= Duration::from_millis(550), "{elapsed:?}");
@@ -427,6 +454,7 @@ async fn registry_dying_before_the_manifest_leaves_no_tag() {
         ),
         "{err:?}"
     );
+    eprintln!("error: {err}");
     assert!(err.to_string().contains(&reg.addr()), "{err}");
 
     reg.restart();
@@ -434,11 +462,24 @@ async fn registry_dying_before_the_manifest_leaves_no_tag() {
         reg.manifest("temp-convert", "1.0.0").is_none(),
         "the tag must not exist after a failed push"
     );
-    // The blobs did make it: the retry uploads nothing but the manifest.
-    let out = push_with(&art, &anon(&reg.addr()), &PushOptions::default(), &fast())
+    // The blobs did make it: the retry does not upload the component again (only the config
+    // when the creation second changed in between) and then tags.
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let ctl = PushControl {
+        on_event: Some(Arc::new(move |e: &PushEvent| {
+            sink.lock().unwrap().push(e.clone())
+        })),
+        ..fast()
+    };
+    let out = push_with(&art, &anon(&reg.addr()), &PushOptions::default(), &ctl)
         .await
         .unwrap();
-    assert_eq!(out.blobs_uploaded, 0);
+    assert!(out.blobs_uploaded <= 1, "{out:?}");
+    assert!(events.lock().unwrap().contains(&PushEvent::BlobSkipped {
+        digest: sha256_digest(&wasm),
+        size: wasm.len() as u64
+    }));
     assert!(!out.already_present);
     assert!(reg.manifest("temp-convert", "1.0.0").is_some());
 }
@@ -460,8 +501,12 @@ async fn https_against_a_plain_http_registry_is_a_tls_error() {
     .await
     .unwrap_err();
     let msg = err.to_string();
+    eprintln!("error: {msg}");
     assert!(matches!(err, PushError::Tls { .. }), "{err:?}");
-    assert!(msg.contains(&reg.addr()) && msg.contains("insecure"), "{msg}");
+    assert!(
+        msg.contains(&reg.addr()) && msg.contains("insecure"),
+        "{msg}"
+    );
     assert!(reg.manifest("temp-convert", "1.0.0").is_none());
 
     // Listed as insecure, or named with http://, it works.
@@ -564,12 +609,25 @@ async fn server_errors_are_retried_then_reported() {
     .await
     .unwrap_err();
     let msg = err.to_string();
+    eprintln!("error: {msg}");
     assert!(
-        matches!(err, PushError::Server { status: 503, attempts: 3, .. }),
+        matches!(
+            err,
+            PushError::Server {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(msg.contains("HTTP 503") && msg.contains(&addr), "{msg}");
-    assert_eq!(count(&log, "/manifests/1.0.0"), 3, "{:?}", log.lock().unwrap());
+    assert_eq!(
+        count(&log, "/manifests/1.0.0"),
+        3,
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert_eq!(count(&log, "PUT"), 0, "nothing written");
 }
 
@@ -588,13 +646,19 @@ async fn dropped_connections_are_retried_then_reported() {
         matches!(err, PushError::ConnectionDropped { attempts: 3, .. }),
         "{err:?}"
     );
+    eprintln!("error: {err}");
     assert!(err.to_string().contains("dropped") && err.to_string().contains(&addr));
-    assert!(count(&log, "/manifests/1.0.0") >= 3, "{:?}", log.lock().unwrap());
+    assert!(
+        count(&log, "/manifests/1.0.0") >= 3,
+        "{:?}",
+        log.lock().unwrap()
+    );
 }
 
 #[tokio::test]
 async fn missing_repository_and_forbidden_are_clear() {
-    let (addr, _) = fake_registry(|method, path| match (method, path) {
+    let (addr, _) = fake_registry(|method, path| {
+        match (method, path) {
         (_, "/v2/") => Some((200, "{}".into())),
         ("POST", _) => Some((
             404,
@@ -605,6 +669,7 @@ async fn missing_repository_and_forbidden_are_clear() {
             404,
             r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#.into(),
         )),
+    }
     });
     let err = push_with(
         &artifact("temp-convert", "1.0.0", component(12, 0)),
@@ -614,7 +679,11 @@ async fn missing_repository_and_forbidden_are_clear() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, PushError::RepositoryNotFound { .. }), "{err:?}");
+    eprintln!("error: {err}");
+    assert!(
+        matches!(err, PushError::RepositoryNotFound { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("no repository") && err.to_string().contains(&addr));
 
     let (addr, _) = fake_registry(|_, path| {
@@ -640,6 +709,7 @@ async fn missing_repository_and_forbidden_are_clear() {
         matches!(err, PushError::Unauthorized { status: 403, .. }),
         "{err:?}"
     );
+    eprintln!("error: {err}");
     assert!(!err.to_string().contains("pw-xyz-123"));
 }
 
@@ -649,9 +719,18 @@ async fn invalid_artifacts_are_refused_before_any_network() {
     let core = b"\0asm\x01\0\0\0".to_vec();
     for (art, needle) in [
         (artifact("temp-convert", "1.0.0", core), "component"),
-        (artifact("Temp", "1.0.0", component(13, 0)), "repository name"),
-        (artifact("temp-convert", "latest", component(13, 0)), "semantic version"),
-        (artifact("temp-convert", "1.0.0+b1", component(13, 0)), "build metadata"),
+        (
+            artifact("Temp", "1.0.0", component(13, 0)),
+            "repository name",
+        ),
+        (
+            artifact("temp-convert", "latest", component(13, 0)),
+            "semantic version",
+        ),
+        (
+            artifact("temp-convert", "1.0.0+b1", component(13, 0)),
+            "build metadata",
+        ),
     ] {
         let err = push_with(&art, &dest, &PushOptions::default(), &fast())
             .await
@@ -693,12 +772,20 @@ async fn local_layout_holds_many_components_and_validates() {
     let dest = Destination::Layout(layout.clone());
     let a = component(20, 0);
     let b = component(21, 0);
-    let out_a = push(&artifact("alpha", "1.0.0", a.clone()), &dest, &PushOptions::default())
-        .await
-        .unwrap();
-    let out_b = push(&artifact("beta", "2.0.0", b.clone()), &dest, &PushOptions::default())
-        .await
-        .unwrap();
+    let out_a = push(
+        &artifact("alpha", "1.0.0", a.clone()),
+        &dest,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
+    let out_b = push(
+        &artifact("beta", "2.0.0", b.clone()),
+        &dest,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
     let abs = std::path::absolute(&layout).unwrap();
     assert_eq!(
         out_a.reference,
@@ -722,25 +809,36 @@ async fn local_layout_holds_many_components_and_validates() {
             ("beta:2.0.0".to_string(), out_b.digest.clone()),
         ]
     );
-    assert_eq!(std::fs::read(blob_file(&layout, &out_a.layer_digest)).unwrap(), a);
+    assert_eq!(
+        std::fs::read(blob_file(&layout, &out_a.layer_digest)).unwrap(),
+        a
+    );
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(blob_file(&layout, &out_a.digest)).unwrap()).unwrap();
     assert_eq!(manifest["mediaType"], OCI_MANIFEST);
     assert_eq!(manifest["layers"][0]["mediaType"], "application/wasm");
 
     // Re-push: nothing written.
-    let again = push(&artifact("alpha", "1.0.0", a.clone()), &dest, &PushOptions::default())
-        .await
-        .unwrap();
+    let again = push(
+        &artifact("alpha", "1.0.0", a.clone()),
+        &dest,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
     assert!(again.already_present);
     assert_eq!(again.blobs_uploaded, 0);
     assert_eq!(again.digest, out_a.digest);
 
     // Same tag, different component: refused without force, replaced with it.
     let c = component(22, 0);
-    let err = push(&artifact("alpha", "1.0.0", c.clone()), &dest, &PushOptions::default())
-        .await
-        .unwrap_err();
+    let err = push(
+        &artifact("alpha", "1.0.0", c.clone()),
+        &dest,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, PushError::TagExists { .. }), "{err:?}");
     assert!(err.to_string().contains("--force"), "{err}");
     assert_eq!(index_refs(&layout)[0].1, out_a.digest);
@@ -774,9 +872,13 @@ async fn local_layout_holds_many_components_and_validates() {
         "{problems:?}"
     );
     // A push of the same component repairs it.
-    push(&artifact("beta", "2.0.0", b.clone()), &dest, &PushOptions::default())
-        .await
-        .unwrap();
+    push(
+        &artifact("beta", "2.0.0", b.clone()),
+        &dest,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
     validate_layout(&layout).unwrap();
 }
 
@@ -843,7 +945,10 @@ async fn layout_copies_to_a_registry_byte_for_byte() {
     assert_eq!(out.reference, format!("{}/temp-convert:1.2.3", reg.addr()));
     assert_eq!(out.blobs_uploaded, 2);
     let m = reg.manifest("temp-convert", "1.2.3").unwrap();
-    assert_eq!(m.body, std::fs::read(blob_file(&layout, &local.digest)).unwrap());
+    assert_eq!(
+        m.body,
+        std::fs::read(blob_file(&layout, &local.digest)).unwrap()
+    );
     let mj = m.json();
     let config_digest = mj["config"]["digest"].as_str().unwrap();
     assert_eq!(
@@ -879,15 +984,9 @@ async fn layout_copies_to_a_registry_byte_for_byte() {
     .unwrap_err();
     assert!(matches!(err, PushError::NotInLayout { .. }), "{err:?}");
     std::fs::write(blob_file(&layout, &sha256_digest(&wasm)), b"garbage").unwrap();
-    let err = copy_layout_to_registry_with(
-        &layout,
-        "temp-convert",
-        "1.2.3",
-        &target,
-        &force(),
-        &fast(),
-    )
-    .await
-    .unwrap_err();
+    let err =
+        copy_layout_to_registry_with(&layout, "temp-convert", "1.2.3", &target, &force(), &fast())
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("corrupt"), "{err}");
 }

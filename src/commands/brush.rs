@@ -26,6 +26,10 @@ impl BrushArgs {
         let mut reports = pipeline::build(&project, &toolchain, &opts, &print_built);
         let harness = Harness::new(opts.harness.clone())?;
         super::test::run_tests(&project, &harness, &mut reports);
-        Ok(if print_summary(&reports) == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if print_summary(&reports) == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }

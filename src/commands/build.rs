@@ -23,6 +23,10 @@ impl BuildArgs {
         eprintln!("toolchain: {}", toolchain.identity());
         let opts = self.opts.run_options(&project);
         let reports = pipeline::build(&project, &toolchain, &opts, &print_built);
-        Ok(if print_summary(&reports) == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if print_summary(&reports) == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }

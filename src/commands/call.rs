@@ -19,7 +19,11 @@ pub struct CallArgs {
     /// component_name of the task to call.
     component: String,
     /// Message body.
-    #[arg(long, conflicts_with = "input_file", required_unless_present = "input_file")]
+    #[arg(
+        long,
+        conflicts_with = "input_file",
+        required_unless_present = "input_file"
+    )]
     input: Option<String>,
     /// Read the message body from a file.
     #[arg(long)]
@@ -38,7 +42,9 @@ impl CallArgs {
         let task = project.task(&self.component)?.clone();
         let body = match (&self.input, &self.input_file) {
             (Some(s), _) => s.clone().into_bytes(),
-            (None, Some(p)) => std::fs::read(p).with_context(|| format!("reading --input-file {}", p.display()))?,
+            (None, Some(p)) => {
+                std::fs::read(p).with_context(|| format!("reading --input-file {}", p.display()))?
+            }
             (None, None) => unreachable!("clap requires one"),
         };
         let toolchain = pelato::toolchain::discover()?;
@@ -56,7 +62,9 @@ impl CallArgs {
         let component = harness
             .load_file(&built.path)?
             .with_max_message_bytes(built.record.max_message_bytes);
-        let subject = self.subject.unwrap_or_else(|| pipeline::concrete_subject(&task.source_topic));
+        let subject = self
+            .subject
+            .unwrap_or_else(|| pipeline::concrete_subject(&task.source_topic));
         let delivery = component.deliver(&Message::new(subject, body))?;
         if !delivery.stderr.is_empty() {
             eprint!("{}", delivery.stderr);

@@ -26,6 +26,10 @@ impl GenArgs {
                 }
             }
         }
-        Ok(if print_summary(&reports) == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if print_summary(&reports) == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }

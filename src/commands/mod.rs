@@ -59,7 +59,10 @@ pub fn print_built(r: &TaskReport) {
 
 /// Prints the per-task summary; returns how many tasks failed.
 pub fn print_summary(reports: &[TaskReport]) -> usize {
-    let failed: Vec<_> = reports.iter().filter_map(|r| r.failure().map(|f| (r, f))).collect();
+    let failed: Vec<_> = reports
+        .iter()
+        .filter_map(|r| r.failure().map(|f| (r, f)))
+        .collect();
     eprintln!();
     for r in reports {
         let status = match r.failure() {

@@ -19,7 +19,9 @@ pub struct TestArgs {
 /// Runs the test stage over built reports, printing each case.
 pub fn run_tests(project: &Project, harness: &Harness, reports: &mut [TaskReport]) {
     for r in reports.iter_mut() {
-        let Some(built) = r.built().cloned() else { continue };
+        let Some(built) = r.built().cloned() else {
+            continue;
+        };
         let task = project
             .workflow
             .tasks
@@ -31,13 +33,21 @@ pub fn run_tests(project: &Project, harness: &Harness, reports: &mut [TaskReport
             Ok(summary) => {
                 for c in &summary.cases {
                     if c.passed {
-                        eprintln!("  pass   {:<24} {} ({:.1} ms)", r.component, c.name, c.elapsed.as_secs_f64() * 1e3);
+                        eprintln!(
+                            "  pass   {:<24} {} ({:.1} ms)",
+                            r.component,
+                            c.name,
+                            c.elapsed.as_secs_f64() * 1e3
+                        );
                     } else {
                         eprintln!("  FAIL   {:<24} {}\n{}", r.component, c.name, c.diff);
                     }
                 }
                 if summary.cases.is_empty() {
-                    eprintln!("  check  {:<24} world ok (no test cases in workflow.yaml)", r.component);
+                    eprintln!(
+                        "  check  {:<24} world ok (no test cases in workflow.yaml)",
+                        r.component
+                    );
                 }
             }
             Err(e) => eprintln!("  FAIL   {:<24} {e}", r.component),
@@ -55,6 +65,10 @@ impl TestArgs {
         let mut reports = pipeline::build(&project, &toolchain, &opts, &print_built);
         let harness = Harness::new(opts.harness.clone())?;
         run_tests(&project, &harness, &mut reports);
-        Ok(if print_summary(&reports) == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if print_summary(&reports) == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }

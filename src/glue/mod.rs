@@ -119,7 +119,11 @@ pub enum GlueError {
 }
 
 /// Generates the Go glue for `world`.
-pub fn generate(resolve: &Resolve, world: WorldId, opts: &GlueOptions) -> Result<GoGlue, GlueError> {
+pub fn generate(
+    resolve: &Resolve,
+    world: WorldId,
+    opts: &GlueOptions,
+) -> Result<GoGlue, GlueError> {
     let world_name = world_display_name(resolve, world);
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve).map_err(|source| GlueError::Layout {
@@ -326,17 +330,20 @@ impl Gen<'_> {
                         self.check(t)
                     }
                     TypeDefKind::Result(r) => {
-                        r.ok.iter().chain(r.err.iter()).try_for_each(|t| self.check(t))
+                        r.ok.iter()
+                            .chain(r.err.iter())
+                            .try_for_each(|t| self.check(t))
                     }
                     TypeDefKind::Enum(_) => Ok(()),
                     TypeDefKind::Flags(f) if f.flags.len() <= 64 => Ok(()),
-                    TypeDefKind::Flags(_) => Err(self.unsupported("flags with more than 64 members")),
-                    TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_)) | TypeDefKind::Resource => {
-                        Err(self.unsupported(format!(
-                            "resource type `{}`",
-                            def.name.as_deref().unwrap_or("<anonymous>")
-                        )))
+                    TypeDefKind::Flags(_) => {
+                        Err(self.unsupported("flags with more than 64 members"))
                     }
+                    TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_))
+                    | TypeDefKind::Resource => Err(self.unsupported(format!(
+                        "resource type `{}`",
+                        def.name.as_deref().unwrap_or("<anonymous>")
+                    ))),
                     other => Err(self.unsupported(format!("WIT `{}` type", other.as_str()))),
                 }
             }
@@ -416,9 +423,12 @@ impl Gen<'_> {
         let mut name = format!("pelato{base}");
         if self.used_names.contains(&name) {
             let owner = match def.owner {
-                wit_parser::TypeOwner::Interface(i) => {
-                    camel(self.resolve.interfaces[i].name.as_deref().unwrap_or("iface"))
-                }
+                wit_parser::TypeOwner::Interface(i) => camel(
+                    self.resolve.interfaces[i]
+                        .name
+                        .as_deref()
+                        .unwrap_or("iface"),
+                ),
                 wit_parser::TypeOwner::World(w) => camel(&self.resolve.worlds[w].name),
                 wit_parser::TypeOwner::None => String::new(),
             };
@@ -438,7 +448,10 @@ impl Gen<'_> {
         let mut s = String::new();
         match kind {
             TypeDefKind::Record(r) => {
-                let _ = writeln!(s, "// {name} is WIT record `{wit_name}`.\ntype {name} struct {{");
+                let _ = writeln!(
+                    s,
+                    "// {name} is WIT record `{wit_name}`.\ntype {name} struct {{"
+                );
                 for f in &r.fields {
                     let t = self.go_type(&f.ty);
                     let _ = writeln!(s, "\t{} {t}", camel(&f.name));
@@ -446,15 +459,25 @@ impl Gen<'_> {
                 s.push_str("}\n\n");
             }
             TypeDefKind::Enum(e) => {
-                let _ = writeln!(s, "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst (");
+                let _ = writeln!(
+                    s,
+                    "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst ("
+                );
                 for (i, c) in e.cases.iter().enumerate() {
                     let _ = writeln!(s, "\t{name}{} {name} = {i}", camel(&c.name));
                 }
                 s.push_str(")\n\n");
             }
             TypeDefKind::Flags(f) => {
-                let repr = if f.flags.len() > 32 { "uint64" } else { "uint32" };
-                let _ = writeln!(s, "// {name} is WIT flags `{wit_name}`.\ntype {name} {repr}\n\nconst (");
+                let repr = if f.flags.len() > 32 {
+                    "uint64"
+                } else {
+                    "uint32"
+                };
+                let _ = writeln!(
+                    s,
+                    "// {name} is WIT flags `{wit_name}`.\ntype {name} {repr}\n\nconst ("
+                );
                 for (i, c) in f.flags.iter().enumerate() {
                     let _ = writeln!(s, "\t{name}{} {name} = 1 << {i}", camel(&c.name));
                 }
@@ -506,8 +529,15 @@ impl Gen<'_> {
                     TypeDefKind::List(t) => format!("list_{}", self.mangle(t)),
                     TypeDefKind::Option(t) => format!("opt_{}", self.mangle(t)),
                     TypeDefKind::Result(r) => {
-                        let ok = r.ok.as_ref().map(|t| self.mangle(t)).unwrap_or("unit".into());
-                        let err = r.err.as_ref().map(|t| self.mangle(t)).unwrap_or("unit".into());
+                        let ok =
+                            r.ok.as_ref()
+                                .map(|t| self.mangle(t))
+                                .unwrap_or("unit".into());
+                        let err = r
+                            .err
+                            .as_ref()
+                            .map(|t| self.mangle(t))
+                            .unwrap_or("unit".into());
                         format!("res_{ok}_{err}_")
                     }
                     TypeDefKind::Tuple(t) => {
@@ -547,7 +577,8 @@ impl Gen<'_> {
             Codec::Store => format!("func {name}(p uintptr, v {go_ty})"),
         };
         self.in_progress.remove(&name);
-        self.helpers.insert(name.clone(), format!("{sig} {{\n{body}}}\n\n"));
+        self.helpers
+            .insert(name.clone(), format!("{sig} {{\n{body}}}\n\n"));
         name
     }
 
@@ -705,7 +736,9 @@ impl Gen<'_> {
             Type::F64 => one("pelatoF64Bits(v)"),
             Type::Char => one("uint64(uint32(v))"),
             Type::ErrorContext => one("uint64(v)"),
-            Type::String => "\t*f = append(*f, uint64(pelatoStringPtr(v)), uint64(len(v)))\n".into(),
+            Type::String => {
+                "\t*f = append(*f, uint64(pelatoStringPtr(v)), uint64(len(v)))\n".into()
+            }
             Type::Id(id) => {
                 let kind = self.resolve.types[id].kind.clone();
                 match kind {
@@ -732,7 +765,8 @@ impl Gen<'_> {
                     TypeDefKind::Enum(_) => one("uint64(v)"),
                     TypeDefKind::Flags(fl) => {
                         if fl.flags.len() > 32 {
-                            "\t*f = append(*f, uint64(uint32(v)), uint64(uint32(uint64(v)>>32)))\n".into()
+                            "\t*f = append(*f, uint64(uint32(v)), uint64(uint32(uint64(v)>>32)))\n"
+                                .into()
                         } else {
                             one("uint64(v)")
                         }
@@ -746,7 +780,8 @@ impl Gen<'_> {
                     }
                     TypeDefKind::Result(r) => {
                         let width = self.flat_len(&ty);
-                        let mut s = "\tstart := len(*f)\n\tif v.IsErr {\n\t\t*f = append(*f, 1)\n".to_string();
+                        let mut s = "\tstart := len(*f)\n\tif v.IsErr {\n\t\t*f = append(*f, 1)\n"
+                            .to_string();
                         if let Some(e) = &r.err {
                             let h = self.helper(Codec::LowerFlat, e);
                             let _ = writeln!(s, "\t\t{h}(v.Err, f)");
@@ -765,7 +800,8 @@ impl Gen<'_> {
                         for (i, case) in var.cases.iter().enumerate() {
                             if let Some(t) = &case.ty {
                                 let h = self.helper(Codec::LowerFlat, t);
-                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(v.{}, f)", camel(&case.name));
+                                let _ =
+                                    writeln!(s, "\tcase {i}:\n\t\t{h}(v.{}, f)", camel(&case.name));
                             }
                         }
                         let _ = writeln!(s, "\t}}\n\tpelatoPad(f, start+{width})");
@@ -849,7 +885,9 @@ impl Gen<'_> {
                         0..=8 => ret(&format!("{go_ty}(pelatoLd8(p))")),
                         9..=16 => ret(&format!("{go_ty}(pelatoLd16(p))")),
                         17..=32 => ret(&format!("{go_ty}(pelatoLd32(p))")),
-                        _ => ret(&format!("{go_ty}(uint64(pelatoLd32(p)) | uint64(pelatoLd32(p+4))<<32)")),
+                        _ => ret(&format!(
+                            "{go_ty}(uint64(pelatoLd32(p)) | uint64(pelatoLd32(p+4))<<32)"
+                        )),
                     },
                     TypeDefKind::Option(t) => {
                         let off = self.payload_offset(Int::U8, &[None, Some(t)]);
@@ -858,7 +896,9 @@ impl Gen<'_> {
                     }
                     TypeDefKind::Result(r) => {
                         let off = self.payload_offset(Int::U8, &[r.ok, r.err]);
-                        let mut s = format!("\tvar v {go_ty}\n\tif pelatoLd8(p) != 0 {{\n\t\tv.IsErr = true\n");
+                        let mut s = format!(
+                            "\tvar v {go_ty}\n\tif pelatoLd8(p) != 0 {{\n\t\tv.IsErr = true\n"
+                        );
                         if let Some(e) = &r.err {
                             let h = self.helper(Codec::Load, e);
                             let _ = writeln!(s, "\t\tv.Err = {h}(p + {off})");
@@ -874,11 +914,18 @@ impl Gen<'_> {
                     TypeDefKind::Variant(var) => {
                         let cases: Vec<Option<Type>> = var.cases.iter().map(|c| c.ty).collect();
                         let off = self.payload_offset(var.tag(), &cases);
-                        let mut s = format!("\tvar v {go_ty}\n\tv.Tag = {}\n\tswitch v.Tag {{\n", Self::disc_load(var.tag()));
+                        let mut s = format!(
+                            "\tvar v {go_ty}\n\tv.Tag = {}\n\tswitch v.Tag {{\n",
+                            Self::disc_load(var.tag())
+                        );
                         for (i, case) in var.cases.iter().enumerate() {
                             if let Some(t) = &case.ty {
                                 let h = self.helper(Codec::Load, t);
-                                let _ = writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(p + {off})", camel(&case.name));
+                                let _ = writeln!(
+                                    s,
+                                    "\tcase {i}:\n\t\tv.{} = {h}(p + {off})",
+                                    camel(&case.name)
+                                );
                             }
                         }
                         s.push_str("\t}\n\treturn v\n");
@@ -907,7 +954,9 @@ impl Gen<'_> {
             Type::F64 => st("pelatoSt64(p, math.Float64bits(v))".into()),
             Type::Char => st("pelatoSt32(p, uint32(v))".into()),
             Type::ErrorContext => st("pelatoSt32(p, v)".into()),
-            Type::String => "\tpelatoSt32(p, pelatoStringPtr(v))\n\tpelatoSt32(p+4, uint32(len(v)))\n".into(),
+            Type::String => {
+                "\tpelatoSt32(p, pelatoStringPtr(v))\n\tpelatoSt32(p+4, uint32(len(v)))\n".into()
+            }
             Type::Id(id) => {
                 let kind = self.resolve.types[id].kind.clone();
                 match kind {
@@ -939,7 +988,10 @@ impl Gen<'_> {
                         0..=8 => st("pelatoSt8(p, uint8(v))".into()),
                         9..=16 => st("pelatoSt16(p, uint16(v))".into()),
                         17..=32 => st("pelatoSt32(p, uint32(v))".into()),
-                        _ => "\tpelatoSt32(p, uint32(v))\n\tpelatoSt32(p+4, uint32(uint64(v)>>32))\n".into(),
+                        _ => {
+                            "\tpelatoSt32(p, uint32(v))\n\tpelatoSt32(p+4, uint32(uint64(v)>>32))\n"
+                                .into()
+                        }
                     },
                     TypeDefKind::Option(t) => {
                         let off = self.payload_offset(Int::U8, &[None, Some(t)]);
@@ -964,11 +1016,18 @@ impl Gen<'_> {
                     TypeDefKind::Variant(var) => {
                         let cases: Vec<Option<Type>> = var.cases.iter().map(|c| c.ty).collect();
                         let off = self.payload_offset(var.tag(), &cases);
-                        let mut s = format!("\t{}\n\tswitch v.Tag {{\n", Self::disc_store(var.tag(), "v.Tag"));
+                        let mut s = format!(
+                            "\t{}\n\tswitch v.Tag {{\n",
+                            Self::disc_store(var.tag(), "v.Tag")
+                        );
                         for (i, case) in var.cases.iter().enumerate() {
                             if let Some(t) = &case.ty {
                                 let h = self.helper(Codec::Store, t);
-                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(p+{off}, v.{})", camel(&case.name));
+                                let _ = writeln!(
+                                    s,
+                                    "\tcase {i}:\n\t\t{h}(p+{off}, v.{})",
+                                    camel(&case.name)
+                                );
                             }
                         }
                         s.push_str("\t}\n");
@@ -1029,29 +1088,50 @@ impl Gen<'_> {
             .enumerate()
             .map(|(i, t)| format!("p{i} {}", core_go(*t)))
             .collect();
-        let raw_ret = sig.results.first().map(|t| format!(" {}", core_go(*t))).unwrap_or_default();
+        let raw_ret = sig
+            .results
+            .first()
+            .map(|t| format!(" {}", core_go(*t)))
+            .unwrap_or_default();
         let mut s = String::new();
-        let _ = writeln!(s, "//go:wasmimport {module} {}\nfunc {raw}({}){raw_ret}\n", func.name, raw_params.join(", "));
+        let _ = writeln!(
+            s,
+            "//go:wasmimport {module} {}\nfunc {raw}({}){raw_ret}\n",
+            func.name,
+            raw_params.join(", ")
+        );
 
         let go_sig = format!(
             "func {go_name}({decl}){}",
             ret_ty.as_ref().map(|t| format!(" {t}")).unwrap_or_default()
         );
-        let _ = writeln!(s, "// {go_name} calls import `{module}#{}`.\n{go_sig} {{", func.name);
+        let _ = writeln!(
+            s,
+            "// {go_name} calls import `{module}#{}`.\n{go_sig} {{",
+            func.name
+        );
         // lower params
         let mut args: Vec<String> = Vec::new();
         if sig.indirect_params {
             let types: Vec<Type> = func.params.iter().map(|p| p.ty).collect();
             let info = self.sizes.record(types.iter());
             let offs = self.offsets(&types);
-            let _ = writeln!(s, "\tparams := pelatoHostAlloc({})", info.size.size_wasm32());
+            let _ = writeln!(
+                s,
+                "\tparams := pelatoHostAlloc({})",
+                info.size.size_wasm32()
+            );
             for ((p, off), n) in func.params.iter().zip(offs).zip(&names) {
                 let h = self.helper(Codec::Store, &p.ty);
                 let _ = writeln!(s, "\t{h}(params+{off}, {n})");
             }
             args.push("int32(params)".into());
         } else {
-            let n_flat = if sig.retptr { sig.params.len() - 1 } else { sig.params.len() };
+            let n_flat = if sig.retptr {
+                sig.params.len() - 1
+            } else {
+                sig.params.len()
+            };
             let _ = writeln!(s, "\tflat := make([]uint64, 0, {n_flat})");
             for (p, n) in func.params.iter().zip(&names) {
                 let h = self.helper(Codec::LowerFlat, &p.ty);
@@ -1068,7 +1148,10 @@ impl Gen<'_> {
                 args.push("int32(pelatoAddr(unsafe.Pointer(&pelatoImportRet[0])))".into());
                 let _ = writeln!(s, "\t{raw}({})", args.join(", "));
                 let h = self.helper(Codec::Load, rt);
-                let _ = writeln!(s, "\tr := {h}(uintptr(unsafe.Pointer(&pelatoImportRet[0])))");
+                let _ = writeln!(
+                    s,
+                    "\tr := {h}(uintptr(unsafe.Pointer(&pelatoImportRet[0])))"
+                );
             }
             (Some(rt), false) => {
                 let _ = writeln!(s, "\traw := {raw}({})", args.join(", "));
@@ -1098,7 +1181,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn export_fn(&mut self, export_name: &str, prefix: &str, func: &Function) -> Result<(), GlueError> {
+    fn export_fn(
+        &mut self,
+        export_name: &str,
+        prefix: &str,
+        func: &Function,
+    ) -> Result<(), GlueError> {
         for p in &func.params {
             self.check(&p.ty)?;
         }
@@ -1122,7 +1210,11 @@ impl Gen<'_> {
             .enumerate()
             .map(|(i, t)| format!("p{i} {}", core_go(*t)))
             .collect();
-        let raw_ret = sig.results.first().map(|t| format!(" {}", core_go(*t))).unwrap_or_default();
+        let raw_ret = sig
+            .results
+            .first()
+            .map(|t| format!(" {}", core_go(*t)))
+            .unwrap_or_default();
         let mut s = String::new();
         let _ = writeln!(
             s,

@@ -34,6 +34,13 @@ pub fn component_interfaces(wasm: &[u8]) -> Result<ComponentInterfaces, PushErro
             "the bytes are not WebAssembly (missing the \\0asm header)".into(),
         ));
     }
+    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
+    if wasm[6..8] != [1, 0] {
+        return Err(PushError::InvalidArtifact(
+            "this is a core WebAssembly module, not a WebAssembly component: componentize it first"
+                .into(),
+        ));
+    }
     let decoded = wit_parser::decoding::decode(wasm).map_err(|e| {
         PushError::InvalidArtifact(format!(
             "not a WebAssembly component (a core module must be componentized first): {e:#}"
@@ -63,11 +70,7 @@ pub fn component_interfaces(wasm: &[u8]) -> Result<ComponentInterfaces, PushErro
 /// "component":{"exports":[…],"imports":[…],"target":null}}`.
 ///
 /// `layer_digest` must be the `sha256:` digest of `wasm`; `created` an RFC 3339 time.
-pub fn artifact_config(
-    wasm: &[u8],
-    layer_digest: &str,
-    created: &str,
-) -> Result<Value, PushError> {
+pub fn artifact_config(wasm: &[u8], layer_digest: &str, created: &str) -> Result<Value, PushError> {
     let actual = sha256_digest(wasm);
     if layer_digest != actual {
         return Err(PushError::InvalidArtifact(format!(
@@ -207,9 +210,8 @@ fn is_alnum(c: u8) -> bool {
 
 /// Checks the version: a semantic version usable as an OCI tag.
 pub(crate) fn validate_version(version: &str) -> Result<(), String> {
-    semver::Version::parse(version).map_err(|e| {
-        format!("version {version:?} is not a semantic version such as 1.0.0: {e}")
-    })?;
+    semver::Version::parse(version)
+        .map_err(|e| format!("version {version:?} is not a semantic version such as 1.0.0: {e}"))?;
     if version.contains('+') {
         return Err(format!(
             "version {version:?} has build metadata ('+'), which an OCI tag cannot hold"
@@ -465,10 +467,20 @@ mod tests {
 
     #[test]
     fn repository_names() {
-        for ok in ["temp-convert", "a", "team/temp_convert", "a.b", "a__b", "a--b", "x9"] {
+        for ok in [
+            "temp-convert",
+            "a",
+            "team/temp_convert",
+            "a.b",
+            "a__b",
+            "a--b",
+            "x9",
+        ] {
             assert!(validate_repository(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Temp", "-a", "a-", "a..b", "a___b", "a//b", "/a", "a b", "a:b"] {
+        for bad in [
+            "", "Temp", "-a", "a-", "a..b", "a___b", "a//b", "/a", "a b", "a:b",
+        ] {
             assert!(validate_repository(bad).is_err(), "{bad}");
         }
     }
@@ -489,8 +501,17 @@ mod tests {
         let digest = sha256_digest(&core_module);
         let e = artifact_config(&core_module, &digest, "2024-01-01T00:00:00Z").unwrap_err();
         assert!(e.to_string().contains("not a WebAssembly component"), "{e}");
-        let e = artifact_config(b"hello world", &sha256_digest(b"hello world"), "2024-01-01T00:00:00Z")
-            .unwrap_err();
+        let mut bad_component = b"\0asm\x0d\0\x01\0".to_vec();
+        bad_component.extend_from_slice(b"\x07garbage");
+        let d = sha256_digest(&bad_component);
+        let e = artifact_config(&bad_component, &d, "2024-01-01T00:00:00Z").unwrap_err();
+        assert!(e.to_string().contains("not a WebAssembly component"), "{e}");
+        let e = artifact_config(
+            b"hello world",
+            &sha256_digest(b"hello world"),
+            "2024-01-01T00:00:00Z",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not WebAssembly"), "{e}");
         let e = artifact_config(&core_module, "sha256:00", "2024-01-01T00:00:00Z").unwrap_err();
         assert!(e.to_string().contains("layer digest"), "{e}");

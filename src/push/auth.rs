@@ -276,10 +276,7 @@ pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
             _ => return None,
         } as u32)
     }
-    let clean: Vec<u8> = input
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let clean: Vec<u8> = input.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
     let trimmed = match clean.iter().position(|&c| c == b'=') {
         Some(p) => {
             if clean[p..].iter().any(|&c| c != b'=') || clean.len() - p > 2 {
@@ -306,8 +303,7 @@ pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
 
 /// Standard base64 with padding.
 pub(crate) fn base64_encode(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let mut buf = [0u8; 3];
@@ -352,7 +348,11 @@ pub(crate) fn resolve(
         }),
         RegistryAuth::Basic { user, password } => Ok(basic(user, password)),
         RegistryAuth::DockerConfig => {
-            let path = match ctl.docker_config.clone().or_else(default_docker_config_path) {
+            let path = match ctl
+                .docker_config
+                .clone()
+                .or_else(default_docker_config_path)
+            {
                 Some(p) => p,
                 None => {
                     return resolve(&RegistryAuth::Anonymous, host, ctl);
@@ -407,7 +407,10 @@ mod tests {
         for s in ["", "a", "ab", "abc", "user:pass", "üñí:cødé!"] {
             let e = base64_encode(s.as_bytes());
             assert_eq!(base64_decode(&e).unwrap(), s.as_bytes(), "{s}");
-            assert_eq!(base64_decode(e.trim_end_matches('=')).unwrap(), s.as_bytes());
+            assert_eq!(
+                base64_decode(e.trim_end_matches('=')).unwrap(),
+                s.as_bytes()
+            );
         }
         assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
         assert!(base64_decode("a").is_none());
@@ -432,7 +435,9 @@ mod tests {
                 base64_encode(b"hub:hubpass"),
             ),
         );
-        let c = docker_config_credentials(&p, "reg.example:5000").unwrap().unwrap();
+        let c = docker_config_credentials(&p, "reg.example:5000")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             c,
             DockerCredential::Basic {
@@ -446,7 +451,10 @@ mod tests {
             Some(DockerCredential::Basic { username, .. }) if username == "bob"
         ));
         assert_eq!(docker_config_credentials(&p, "reg.example").unwrap(), None);
-        assert_eq!(docker_config_credentials(&p, "reg.example:5001").unwrap(), None);
+        assert_eq!(
+            docker_config_credentials(&p, "reg.example:5001").unwrap(),
+            None
+        );
         assert_eq!(docker_config_credentials(&p, "evil.example").unwrap(), None);
         assert!(matches!(
             docker_config_credentials(&p, "docker.io").unwrap(),
@@ -454,7 +462,9 @@ mod tests {
         ));
         assert_eq!(
             docker_config_credentials(&p, "tok.example").unwrap(),
-            Some(DockerCredential::Bearer { token: "tkn".into() })
+            Some(DockerCredential::Bearer {
+                token: "tkn".into()
+            })
         );
         // Missing file: nothing, no error.
         assert_eq!(
@@ -471,7 +481,10 @@ mod tests {
         assert!(e.contains("not base64"), "{e}");
         let p = write_config(dir.path(), r#"{"auths": {"h": "hunter2-oops"#);
         let e = docker_config_credentials(&p, "h").unwrap_err().to_string();
-        assert!(e.contains("not valid JSON") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("not valid JSON") && !e.contains("hunter2"),
+            "{e}"
+        );
     }
 
     #[cfg(unix)]
@@ -516,11 +529,15 @@ mod tests {
         assert_eq!(lookup(&p, "elsewhere.example", &resolver).unwrap(), None);
         let asked = std::fs::read_to_string(dir.path().join("asked.log")).unwrap();
         assert_eq!(asked.trim(), "reg.example:5000");
-        let e = lookup(&p, "broken.example", &resolver).unwrap_err().to_string();
-        assert!(e.contains("docker-credential-broken failed"), "{e}");
-        let e = lookup(&p, "reg.example:5000", &|_: &str| dir.path().join("missing"))
+        let e = lookup(&p, "broken.example", &resolver)
             .unwrap_err()
             .to_string();
+        assert!(e.contains("docker-credential-broken failed"), "{e}");
+        let e = lookup(&p, "reg.example:5000", &|_: &str| {
+            dir.path().join("missing")
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("cannot run credential helper"), "{e}");
 
         // credsStore: used for every host; "not found" falls back to the inline auths.
@@ -548,17 +565,25 @@ mod tests {
             password: "s3cret-pw".into(),
         };
         let shown = format!("{auth:?}");
-        assert!(shown.contains("alice") && !shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("alice") && !shown.contains("s3cret-pw"),
+            "{shown}"
+        );
         let target = super::super::RegistryTarget {
             registry: "reg.example".into(),
             auth,
             insecure_hosts: vec![],
         };
         assert!(!format!("{target:?}").contains("s3cret-pw"));
-        let t = DockerCredential::Bearer { token: "tok-123".into() };
+        let t = DockerCredential::Bearer {
+            token: "tok-123".into(),
+        };
         assert!(!format!("{t:?}").contains("tok-123"));
         let secrets = secret_forms("alice", "s3cret-pw");
         let msg = scrub("body: s3cret-pw / Basic YWxpY2U6czNjcmV0LXB3", &secrets);
-        assert!(!msg.contains("s3cret-pw") && !msg.contains("YWxpY2U6czNjcmV0LXB3"), "{msg}");
+        assert!(
+            !msg.contains("s3cret-pw") && !msg.contains("YWxpY2U6czNjcmV0LXB3"),
+            "{msg}"
+        );
     }
 }

@@ -34,7 +34,11 @@ const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest
 /// The layout reference of a component: `oci-layout:<abs dir>:<name>:<tag>`, or
 /// `oci-layout:<abs dir>:<name>@sha256:…` when `tag_or_digest` is a digest.
 pub fn layout_reference(dir: &Path, name: &str, tag_or_digest: &str) -> String {
-    let sep = if tag_or_digest.contains(':') { '@' } else { ':' };
+    let sep = if tag_or_digest.contains(':') {
+        '@'
+    } else {
+        ':'
+    };
     format!(
         "{LAYOUT_REFERENCE_SCHEME}{}:{name}{sep}{tag_or_digest}",
         dir.display()
@@ -48,9 +52,11 @@ fn parse_digest(digest: &str) -> Result<(&str, &str), String> {
         .split_once(':')
         .ok_or_else(|| format!("digest {digest:?} has no algorithm prefix"))?;
     let alg_ok = !alg.is_empty()
-        && alg
-            .split(['+', '.', '_', '-'])
-            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        && alg.split(['+', '.', '_', '-']).all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
     let enc_ok = !enc.is_empty()
         && enc
             .bytes()
@@ -64,7 +70,11 @@ fn parse_digest(digest: &str) -> Result<(&str, &str), String> {
         _ => None,
     };
     if let Some(n) = hex_len {
-        if enc.len() != n || !enc.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        if enc.len() != n
+            || !enc
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
             return Err(format!(
                 "digest {digest:?} is malformed ({alg} needs {n} lower-case hex digits)"
             ));
@@ -82,7 +92,10 @@ fn valid_media_type(mt: &str) -> bool {
             && x.len() <= 127
             && x.bytes().all(|c| {
                 c.is_ascii_alphanumeric()
-                    || matches!(c, b'!' | b'#' | b'$' | b'&' | b'-' | b'^' | b'_' | b'.' | b'+')
+                    || matches!(
+                        c,
+                        b'!' | b'#' | b'$' | b'&' | b'-' | b'^' | b'_' | b'.' | b'+'
+                    )
             })
     };
     tok(t) && tok(s)
@@ -95,7 +108,8 @@ fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf, String> {
 
 /// Hashes the file at `path` with the digest's algorithm; returns (matches, size).
 fn hash_file(path: &Path, digest: &str) -> io::Result<(bool, u64)> {
-    let (alg, enc) = parse_digest(digest).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let (alg, enc) =
+        parse_digest(digest).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut f = File::open(path)?;
     let (hex, size) = match alg {
         "sha256" => {
@@ -136,7 +150,9 @@ fn read_blob(dir: &Path, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Str
         other => return Err(format!("digest algorithm {other} is not supported")),
     };
     if actual != digest {
-        return Err(format!("blob {digest} is corrupt: its content hashes to {actual}"));
+        return Err(format!(
+            "blob {digest} is corrupt: its content hashes to {actual}"
+        ));
     }
     Ok(data)
 }
@@ -447,15 +463,17 @@ pub(crate) fn load(dir: &Path, name: &str, version: &str) -> Result<Built, PushE
     let entry = index
         .get("manifests")
         .and_then(Value::as_array)
-        .and_then(|m| m.iter().find(|e| ref_name_of(e) == Some(reference.as_str())))
+        .and_then(|m| {
+            m.iter()
+                .find(|e| ref_name_of(e) == Some(reference.as_str()))
+        })
         .ok_or_else(|| PushError::NotInLayout {
             path: dir.to_path_buf(),
             reference: reference.clone(),
         })?;
-    let digest = entry
-        .get("digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| PushError::layout(dir, format!("the entry for {reference} has no digest")))?;
+    let digest = entry.get("digest").and_then(Value::as_str).ok_or_else(|| {
+        PushError::layout(dir, format!("the entry for {reference} has no digest"))
+    })?;
     let media_type = entry
         .get("mediaType")
         .and_then(Value::as_str)
@@ -467,8 +485,7 @@ pub(crate) fn load(dir: &Path, name: &str, version: &str) -> Result<Built, PushE
         ));
     }
     let size = entry.get("size").and_then(Value::as_u64);
-    let manifest_bytes =
-        read_blob(dir, digest, size).map_err(|e| PushError::layout(dir, e))?;
+    let manifest_bytes = read_blob(dir, digest, size).map_err(|e| PushError::layout(dir, e))?;
     let manifest = Blob {
         media_type: media_type.to_string(),
         digest: digest.to_string(),
@@ -476,11 +493,10 @@ pub(crate) fn load(dir: &Path, name: &str, version: &str) -> Result<Built, PushE
     };
     let summary = ManifestSummary::parse(&manifest.data).map_err(|e| PushError::layout(dir, e))?;
     let mut blobs = Vec::new();
-    for (mt, d) in summary
-        .layers
-        .iter()
-        .chain(std::iter::once(&(summary.config_media_type.clone(), summary.config_digest.clone())))
-    {
+    for (mt, d) in summary.layers.iter().chain(std::iter::once(&(
+        summary.config_media_type.clone(),
+        summary.config_digest.clone(),
+    ))) {
         let data = read_blob(dir, d, None).map_err(|e| PushError::layout(dir, e))?;
         blobs.push(Blob {
             media_type: mt.clone(),
@@ -569,8 +585,9 @@ impl Checker<'_> {
         }
         if let Some(mt) = index.get("mediaType") {
             if mt.as_str() != Some(INDEX_MEDIA_TYPE) {
-                self.problems
-                    .push(format!("{at}: mediaType is {mt}, expected {INDEX_MEDIA_TYPE}"));
+                self.problems.push(format!(
+                    "{at}: mediaType is {mt}, expected {INDEX_MEDIA_TYPE}"
+                ));
             }
         }
         let Some(manifests) = index.get("manifests").and_then(Value::as_array) else {
@@ -603,7 +620,8 @@ impl Checker<'_> {
             let where_ = format!("{here} ({digest})");
             if is_index {
                 if depth >= 8 {
-                    self.problems.push(format!("{where_}: indexes nested too deep"));
+                    self.problems
+                        .push(format!("{where_}: indexes nested too deep"));
                 } else {
                     self.index(&parsed, &where_, depth + 1);
                 }
@@ -681,12 +699,16 @@ impl Checker<'_> {
         }
         let size = d.get("size").and_then(Value::as_u64);
         if size.is_none() {
-            self.problems
-                .push(format!("{at}: size is missing or not a non-negative integer"));
+            self.problems.push(format!(
+                "{at}: size is missing or not a non-negative integer"
+            ));
             ok = false;
         }
         if let Some(a) = d.get("annotations") {
-            if !a.as_object().is_some_and(|m| m.values().all(Value::is_string)) {
+            if !a
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string))
+            {
                 self.problems
                     .push(format!("{at}: annotations must map strings to strings"));
             }
@@ -747,7 +769,9 @@ mod tests {
         let good = format!("sha256:{}", "a".repeat(64));
         assert!(parse_digest(&good).is_ok());
         assert!(parse_digest(&format!("sha512:{}", "0".repeat(128))).is_ok());
-        assert!(parse_digest("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8").is_ok());
+        assert!(
+            parse_digest("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8").is_ok()
+        );
         for bad in [
             "sha256",
             "sha256:",
@@ -835,10 +859,18 @@ mod tests {
         fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
         fs::write(blob_path(dir, &layer).unwrap(), b"layer-bytez").unwrap();
         let p = validate_layout(dir).unwrap_err();
-        assert!(p.iter().any(|m| m.contains("corrupt") && m.contains(&layer)), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|m| m.contains("corrupt") && m.contains(&layer)),
+            "{p:?}"
+        );
         fs::remove_file(blob_path(dir, &layer).unwrap()).unwrap();
         let p = validate_layout(dir).unwrap_err();
-        assert!(p.iter().any(|m| m.contains("missing") && m.contains(&layer)), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|m| m.contains("missing") && m.contains(&layer)),
+            "{p:?}"
+        );
 
         fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
         let p = validate_layout(dir).unwrap_err();

@@ -74,8 +74,11 @@ impl Session {
             Some(prefix) => format!("{prefix}/{name}"),
             None => name.to_string(),
         };
-        let reference =
-            Reference::with_tag(parsed.host_port.clone(), repository.clone(), tag.to_string());
+        let reference = Reference::with_tag(
+            parsed.host_port.clone(),
+            repository.clone(),
+            tag.to_string(),
+        );
         let plain = parsed.plain_http == Some(true)
             || plain_http_allowed(&parsed.host_port, &target.insecure_hosts);
         let protocol = if plain {
@@ -365,8 +368,7 @@ pub async fn copy_layout_to_registry(
     target: &RegistryTarget,
     opts: &PushOptions,
 ) -> Result<PushOutcome, PushError> {
-    copy_layout_to_registry_with(layout, name, version, target, opts, &PushControl::default())
-        .await
+    copy_layout_to_registry_with(layout, name, version, target, opts, &PushControl::default()).await
 }
 
 /// [`copy_layout_to_registry`] with explicit retries, timeouts and progress events.
@@ -479,7 +481,10 @@ fn classify_transport(
         return Failure::Tls(detail);
     }
     use std::io::ErrorKind as K;
-    if matches!(io_kind, Some(K::ConnectionRefused | K::NotFound | K::AddrNotAvailable)) {
+    if matches!(
+        io_kind,
+        Some(K::ConnectionRefused | K::NotFound | K::AddrNotAvailable)
+    ) {
         return Failure::Connect(detail);
     }
     if is_connect {

@@ -150,12 +150,15 @@ pub fn plain_http_allowed(host_port: &str, insecure_hosts: &[String]) -> bool {
     if is_loopback(&parsed.host) {
         return true;
     }
-    insecure_hosts.iter().any(|entry| match parse_registry(entry) {
-        Ok(e) => {
-            e.host_port == parsed.host_port || (e.host_port == e.host_bracketed() && e.host == parsed.host)
-        }
-        Err(_) => false,
-    })
+    insecure_hosts
+        .iter()
+        .any(|entry| match parse_registry(entry) {
+            Ok(e) => {
+                e.host_port == parsed.host_port
+                    || (e.host_port == e.host_bracketed() && e.host == parsed.host)
+            }
+            Err(_) => false,
+        })
 }
 
 impl ParsedRegistry {
@@ -309,7 +312,9 @@ mod tests {
         assert!(registry_from_settings("reg.example", Some("u"), None).is_err());
         assert!(registry_from_settings("reg.example", None, Some("p")).is_err());
         assert_eq!(
-            registry_from_settings("reg.example", Some(""), Some("")).unwrap().auth,
+            registry_from_settings("reg.example", Some(""), Some(""))
+                .unwrap()
+                .auth,
             RegistryAuth::DockerConfig
         );
     }
@@ -338,7 +343,10 @@ mod tests {
         ] {
             assert!(!plain_http_allowed(remote, &none), "{remote}");
         }
-        let listed = vec!["reg.example:5000".to_string(), "http://build-box".to_string()];
+        let listed = vec![
+            "reg.example:5000".to_string(),
+            "http://build-box".to_string(),
+        ];
         assert!(plain_http_allowed("reg.example:5000", &listed));
         assert!(!plain_http_allowed("reg.example:5001", &listed));
         assert!(!plain_http_allowed("reg.example", &listed));

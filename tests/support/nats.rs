@@ -52,7 +52,8 @@ pub fn nats_server_binary() -> PathBuf {
 fn server_version(bin: &Path) -> Option<(u32, u32)> {
     let out = Command::new(bin).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let v = text.split('v').nth(1)?.trim();
+    // "nats-server: v2.11.3"
+    let v = text.rsplit(" v").next()?.trim();
     let mut parts = v.split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -117,7 +118,10 @@ impl NatsServer {
         server.port = port_of("nats");
         server.monitor_port = port_of("monitoring");
         while !server.healthy() {
-            assert!(Instant::now() < deadline, "nats-server never became healthy");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server never became healthy"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         server
@@ -413,6 +417,12 @@ impl FakeHost {
         let mut raw = RawNats::connect(nats_port).await;
         let prefix = format!("wasmbus.ctl.v1.{lattice}.");
         raw.subscribe(&format!("{prefix}>")).await;
+        let debug = std::env::var_os("PELATO_FAKE_HOST_DEBUG").is_some();
+        if debug {
+            raw.subscribe(&format!("wadm.cmd.{lattice}")).await;
+            raw.subscribe(&format!("wasmbus.evt.{lattice}.>")).await;
+            raw.subscribe("wadm.notify.>").await;
+        }
         let mut state = Lattice::default();
         for (id, labels) in hosts {
             state.hosts.insert(
@@ -450,6 +460,13 @@ impl FakeHost {
                     }
                     msg = raw.rx.recv() => {
                         let Some(msg) = msg else { return };
+                        if debug && !msg.subject.starts_with(&prefix) {
+                            if !msg.subject.ends_with("host_heartbeat") {
+                                eprintln!("[{:?}] {} {}", started.elapsed(), msg.subject, String::from_utf8_lossy(&msg.payload));
+                            }
+                            continue;
+                        }
+                        if debug { eprintln!("[{:?}] CTL {} {}", started.elapsed(), msg.subject, String::from_utf8_lossy(&msg.payload)); }
                         let Some(op) = msg.subject.strip_prefix(&prefix).map(str::to_string) else { continue };
                         log.lock().unwrap().push(op.clone());
                         let (reply, events) = handle_ctl(&mut state, &op, &msg.payload, started);
@@ -526,10 +543,19 @@ fn handle_ctl(
             let Some(host) = state.hosts.get_mut(&arg) else {
                 return (json!({"success": false, "message": "no such host"}), events);
             };
-            let id = body["component_id"].as_str().unwrap_or_default().to_string();
-            let image = body["component_ref"].as_str().unwrap_or_default().to_string();
+            let id = body["component_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let image = body["component_ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let count = body["count"].as_u64().unwrap_or(0);
-            let ann = body.get("annotations").cloned().unwrap_or_else(|| json!({}));
+            let ann = body
+                .get("annotations")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             if count == 0 {
                 host.components.remove(&id);
             } else {
@@ -549,9 +575,16 @@ fn handle_ctl(
                 return (json!({"success": false, "message": "no such host"}), events);
             };
             let id = body["provider_id"].as_str().unwrap_or_default().to_string();
-            let image = body["provider_ref"].as_str().unwrap_or_default().to_string();
-            let ann = body.get("annotations").cloned().unwrap_or_else(|| json!({}));
-            host.providers.insert(id.clone(), (image.clone(), ann.clone()));
+            let image = body["provider_ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let ann = body
+                .get("annotations")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            host.providers
+                .insert(id.clone(), (image.clone(), ann.clone()));
             events.push((
                 "provider_started".to_string(),
                 arg.clone(),

@@ -68,12 +68,13 @@ impl Registry {
     }
 
     fn launch(ip: &str, credentials: Option<(String, String)>) -> Registry {
-        let binary = find_program("docker-registry", "/usr/bin/docker-registry").unwrap_or_else(|| {
-            panic!(
+        let binary =
+            find_program("docker-registry", "/usr/bin/docker-registry").unwrap_or_else(|| {
+                panic!(
                 "the OCI registry tests need Debian's docker-registry (distribution 2.8), which is \
                  not installed: {INSTALL_HINT}"
             )
-        });
+            });
         let dir = tempfile::Builder::new()
             .prefix("pelato-registry-")
             .tempdir()
@@ -150,7 +151,10 @@ impl Registry {
                 }
             }
             if Instant::now() > deadline {
-                panic!("docker-registry did not answer /v2/ within 20s:\n{}", self.log());
+                panic!(
+                    "docker-registry did not answer /v2/ within 20s:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -211,18 +215,29 @@ impl Registry {
 
     /// The manifest of `repo:reference` (OCI Accept header), or `None` on 404.
     pub fn manifest(&self, repo: &str, reference: &str) -> Option<HttpResponse> {
-        let r = self.get(&format!("/v2/{repo}/manifests/{reference}"), Some(OCI_MANIFEST));
+        let r = self.get(
+            &format!("/v2/{repo}/manifests/{reference}"),
+            Some(OCI_MANIFEST),
+        );
         match r.status {
             200 => Some(r),
             404 => None,
-            s => panic!("manifest GET answered {s}: {}", String::from_utf8_lossy(&r.body)),
+            s => panic!(
+                "manifest GET answered {s}: {}",
+                String::from_utf8_lossy(&r.body)
+            ),
         }
     }
 
     /// A blob's bytes (panics unless 200).
     pub fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
         let r = self.get(&format!("/v2/{repo}/blobs/{digest}"), None);
-        assert_eq!(r.status, 200, "blob {digest}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "blob {digest}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         r.body
     }
 
@@ -239,7 +254,12 @@ impl Registry {
             &[],
         )
         .expect("POST upload");
-        assert_eq!(r.status, 202, "POST upload: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            202,
+            "POST upload: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let location = r.header("location").expect("upload Location").to_string();
         let path = match location.find("/v2/") {
             Some(i) => location[i..].to_string(),
@@ -256,7 +276,12 @@ impl Registry {
             data,
         )
         .expect("PUT upload");
-        assert_eq!(r.status, 201, "PUT upload: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            201,
+            "PUT upload: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         digest
     }
 }

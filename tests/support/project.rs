@@ -1,0 +1,67 @@
+//! Builds throw-away PELATO projects for integration tests, and finds the real
+//! Go toolchain (installed by `scripts/setup`; a missing Go fails the test).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use pelato::pipeline::{self, Project, RunOptions, TaskReport};
+use pelato::toolchain::Toolchain;
+
+/// A project in a temp dir.
+pub struct TestProject {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    /// Writes `workflow.yaml` and `tasks/<name>` files.
+    pub fn new(workflow: &str, tasks: &[(&str, &str)]) -> TestProject {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("workflow.yaml"), workflow).unwrap();
+        std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+        for (name, src) in tasks {
+            std::fs::write(dir.path().join("tasks").join(name), src).unwrap();
+        }
+        TestProject { dir }
+    }
+
+    /// Project root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Loads it.
+    pub fn load(&self) -> Project {
+        Project::load(self.path()).unwrap_or_else(|e| panic!("project should load: {e}"))
+    }
+}
+
+/// The real Go toolchain, or a failure that says how to get it.
+pub fn go() -> Toolchain {
+    pelato::toolchain::discover().unwrap_or_else(|e| {
+        panic!("these tests need the real Go compiler (>= 1.24): run `bash scripts/setup && . scripts/env`\n{e}")
+    })
+}
+
+/// Run options sharing one Go build cache and compiled-code cache across tests.
+pub fn options(project: &Project) -> RunOptions {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache");
+    let mut o = RunOptions::for_project(project);
+    o.cache_dir = cache.clone();
+    o.harness.cache_dir = Some(cache.join("wasmtime"));
+    o.jobs = 2;
+    o
+}
+
+/// gen + build with the real Go.
+pub fn build(project: &Project) -> Vec<TaskReport> {
+    pipeline::build(project, &go(), &options(project), &|_| {})
+}
+
+/// A one-task processor workflow.
+pub fn processor_workflow(component: &str, code: &str, extra: &str) -> String {
+    format!(
+        "project_name: t\ntasks:\n  - name: {component} task\n    type: processor_nats\n    code: tasks/{code}\n    targets: [edge]\n    source_topic: in.{component}\n    dest_topic: out.{component}\n    component_name: {component}\n    version: 1.0.0\n{extra}"
+    )
+}
