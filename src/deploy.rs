@@ -51,6 +51,9 @@ pub const FAILED_GRACE: Duration = Duration::from_secs(3);
 /// show the previous version's status for a moment. A status identical to the one before the
 /// deploy is only believed after it has been seen for this long.
 pub const STALE_STATUS_GRACE: Duration = Duration::from_secs(1);
+/// The status wadm reports for an application none of its scalers has reported on yet.
+pub const WADM_NO_STATUS_MESSAGE: &str =
+    "Waiting for status: Lattice contains no hosts, deployment not started.";
 /// How many applications are put/deployed concurrently.
 const APPLY_CONCURRENCY: usize = 8;
 
@@ -1364,7 +1367,12 @@ impl Tracker {
                 .before
                 .as_ref()
                 .is_some_and(|(s, m)| *s == state && *m == message);
-            if same_as_before && now.duration_since(self.acked_at) < STALE_STATUS_GRACE {
+            // wadm answers with this made-up status until the app's scalers publish one, even
+            // when hosts are there: only believe it once it has lasted.
+            let no_status_yet = state == AppState::Waiting && message == WADM_NO_STATUS_MESSAGE;
+            if (same_as_before || no_status_yet)
+                && now.duration_since(self.acked_at) < STALE_STATUS_GRACE
+            {
                 return false;
             }
             self.seen_new = true;
