@@ -1357,11 +1357,14 @@ struct Tracker {
     acked_at: Instant,
     seen_new: bool,
     failed_since: Option<Instant>,
+    /// Last observation, even a provisional one (used when time runs out).
+    last_seen: Option<(AppState, String)>,
 }
 
 impl Tracker {
     /// Records an observation; returns true when it is a new transition.
     fn observe(&mut self, state: AppState, message: String, now: Instant) -> bool {
+        self.last_seen = Some((state.clone(), message.clone()));
         if self.report.changed && !self.seen_new {
             let same_as_before = self
                 .before
@@ -1486,6 +1489,7 @@ pub async fn deploy(
             acked_at: at,
             seen_new: false,
             failed_since: None,
+            last_seen: None,
         })
         .collect();
 
@@ -1567,8 +1571,16 @@ pub async fn deploy(
         }
         if Instant::now() >= deadline {
             let waited = started.elapsed();
-            for t in trackers.drain(..) {
+            for mut t in trackers.drain(..) {
                 let idx = t.idx;
+                if t.report.transitions.is_empty() {
+                    if let Some((state, message)) = t.last_seen.take() {
+                        t.report.state = state.clone();
+                        t.report.message = message.clone();
+                        t.report.transitions.push((state, message));
+                        on_event(&t.report);
+                    }
+                }
                 results[idx] = Some(Err(match (&last_error, t.report.state.clone()) {
                     (_, AppState::Failed) => DeployError::Failed {
                         report: Box::new(t.report),
@@ -1975,7 +1987,9 @@ spec:
             acked_at: now,
             seen_new: false,
             failed_since: None,
+            last_seen: None,
         };
+        assert!(!t.observe(AppState::Waiting, WADM_NO_STATUS_MESSAGE.into(), now));
         assert!(!t.observe(AppState::Deployed, String::new(), now));
         assert!(t.observe(AppState::Deploying, "Scaling".into(), now));
         assert!(!t.observe(AppState::Deploying, "Scaling".into(), now));

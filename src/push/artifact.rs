@@ -29,18 +29,7 @@ pub struct ComponentInterfaces {
 /// Decodes a component and lists its imports and exports (interfaces by their full
 /// `namespace:package/interface@version` name, other items by their plain name).
 pub fn component_interfaces(wasm: &[u8]) -> Result<ComponentInterfaces, PushError> {
-    if wasm.len() < 8 || &wasm[0..4] != b"\0asm" {
-        return Err(PushError::InvalidArtifact(
-            "the bytes are not WebAssembly (missing the \\0asm header)".into(),
-        ));
-    }
-    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
-    if wasm[6..8] != [1, 0] {
-        return Err(PushError::InvalidArtifact(
-            "this is a core WebAssembly module, not a WebAssembly component: componentize it first"
-                .into(),
-        ));
-    }
+    check_component_header(wasm)?;
     let decoded = wit_parser::decoding::decode(wasm).map_err(|e| {
         PushError::InvalidArtifact(format!(
             "not a WebAssembly component (a core module must be componentized first): {e:#}"
@@ -83,7 +72,11 @@ pub fn artifact_config(wasm: &[u8], layer_digest: &str, created: &str) -> Result
         )));
     }
     let interfaces = component_interfaces(wasm)?;
-    Ok(json!({
+    Ok(config_body(&interfaces, layer_digest, created))
+}
+
+fn config_body(interfaces: &ComponentInterfaces, layer_digest: &str, created: &str) -> Value {
+    json!({
         "architecture": "wasm",
         "os": "wasip2",
         "created": created,
@@ -93,7 +86,24 @@ pub fn artifact_config(wasm: &[u8], layer_digest: &str, created: &str) -> Result
             "imports": interfaces.imports,
             "target": Value::Null,
         }
-    }))
+    })
+}
+
+/// Cheap check of the binary header: WebAssembly, and a component rather than a core module.
+fn check_component_header(wasm: &[u8]) -> Result<(), PushError> {
+    if wasm.len() < 8 || &wasm[0..4] != b"\0asm" {
+        return Err(PushError::InvalidArtifact(
+            "the bytes are not WebAssembly (missing the \\0asm header)".into(),
+        ));
+    }
+    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
+    if wasm[6..8] != [1, 0] {
+        return Err(PushError::InvalidArtifact(
+            "this is a core WebAssembly module, not a WebAssembly component: componentize it first"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -304,15 +314,9 @@ impl ManifestSummary {
 
     /// Same component and annotations, ignoring the creation time (and so the config digest).
     pub fn same_content(&self, other: &ManifestSummary) -> bool {
-        let strip = |m: &BTreeMap<String, String>| {
-            m.iter()
-                .filter(|(k, _)| k.as_str() != ANN_CREATED)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
         self.config_media_type == other.config_media_type
             && self.layers == other.layers
-            && strip(&self.annotations) == strip(&other.annotations)
+            && same_annotations(&self.annotations, &other.annotations)
     }
 
     /// All blob digests the manifest references (layers, then config).
@@ -321,6 +325,17 @@ impl ManifestSummary {
         v.push(self.config_digest.clone());
         v
     }
+}
+
+/// Annotations equal apart from the creation time.
+fn same_annotations(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
+    let strip = |m: &BTreeMap<String, String>| {
+        m.iter()
+            .filter(|(k, _)| k.as_str() != ANN_CREATED)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    strip(a) == strip(b)
 }
 
 /// An artifact ready to be written: its manifest and every blob the manifest references.
@@ -358,17 +373,32 @@ struct ManifestJson<'a> {
     annotations: &'a BTreeMap<String, String>,
 }
 
-impl Built {
-    /// Builds the config and manifest of `artifact`, stamped with `created`.
-    pub fn from_artifact(artifact: &ComponentArtifact, created: &str) -> Result<Built, PushError> {
+/// A component whose layer and annotations are known; the config (which needs the component
+/// decoded) and the manifest are made by [`Prepared::finish`], so that an unchanged re-push is
+/// recognised without decoding anything.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    pub name: String,
+    pub tag: String,
+    pub layer: Blob,
+    pub annotations: BTreeMap<String, String>,
+    pub created: String,
+}
+
+impl Prepared {
+    /// Checks the name, version, annotations and binary header, and hashes the component.
+    pub fn from_artifact(
+        artifact: &ComponentArtifact,
+        created: &str,
+    ) -> Result<Prepared, PushError> {
         validate_repository(&artifact.name).map_err(PushError::InvalidArtifact)?;
         validate_version(&artifact.version).map_err(PushError::InvalidArtifact)?;
-        let layer = Blob::new(LAYER_MEDIA_TYPE, artifact.wasm.clone());
-        let config_value = artifact_config(&layer.data, &layer.digest, created)?;
-        let config_bytes = serde_json::to_vec(&config_value)
-            .map_err(|e| PushError::InvalidArtifact(format!("cannot encode the config: {e}")))?;
-        let config = Blob::new(CONFIG_MEDIA_TYPE, config_bytes);
-
+        check_component_header(&artifact.wasm)?;
+        if !looks_like_rfc3339(created) {
+            return Err(PushError::InvalidArtifact(format!(
+                "created time {created:?} is not an RFC 3339 date-time"
+            )));
+        }
         let mut annotations = BTreeMap::new();
         for (key, value) in &artifact.annotations {
             let key = if key.starts_with(ANNOTATION_PREFIX) {
@@ -391,7 +421,32 @@ impl Built {
         if let Some(source) = artifact.source.as_deref().filter(|s| !s.is_empty()) {
             annotations.insert(ANN_SOURCE.to_string(), source.to_string());
         }
+        Ok(Prepared {
+            name: artifact.name.clone(),
+            tag: artifact.version.clone(),
+            layer: Blob::new(LAYER_MEDIA_TYPE, artifact.wasm.clone()),
+            annotations,
+            created: created.to_string(),
+        })
+    }
 
+    /// Whether `existing` holds this very component with the same annotations (the creation
+    /// time, and so the config digest, may differ).
+    pub fn matches(&self, existing: &ManifestSummary) -> bool {
+        existing.config_media_type == CONFIG_MEDIA_TYPE
+            && existing.layers == [(LAYER_MEDIA_TYPE.to_string(), self.layer.digest.clone())]
+            && same_annotations(&existing.annotations, &self.annotations)
+    }
+
+    /// Decodes the component and builds the config and the manifest.
+    pub fn finish(self) -> Result<Built, PushError> {
+        let interfaces = component_interfaces(&self.layer.data)?;
+        let config_value = config_body(&interfaces, &self.layer.digest, &self.created);
+        let config_bytes = serde_json::to_vec(&config_value)
+            .map_err(|e| PushError::InvalidArtifact(format!("cannot encode the config: {e}")))?;
+        let config = Blob::new(CONFIG_MEDIA_TYPE, config_bytes);
+        let layer = self.layer;
+        let annotations = self.annotations;
         let manifest_json = ManifestJson {
             schema_version: 2,
             media_type: MANIFEST_MEDIA_TYPE,
@@ -416,15 +471,73 @@ impl Built {
             annotations,
         };
         Ok(Built {
-            name: artifact.name.clone(),
-            tag: artifact.version.clone(),
+            name: self.name,
+            tag: self.tag,
             manifest: Blob::new(MANIFEST_MEDIA_TYPE, manifest_bytes),
             layer_digest: layer.digest.clone(),
             blobs: vec![layer, config],
             summary,
         })
     }
+}
 
+/// What a push writes: a component still to be finished, or a complete artifact (read from a
+/// layout).
+pub(crate) enum Pending {
+    Prepared(Prepared),
+    Built(Built),
+}
+
+impl Pending {
+    pub fn name(&self) -> &str {
+        match self {
+            Pending::Prepared(p) => &p.name,
+            Pending::Built(b) => &b.name,
+        }
+    }
+
+    pub fn tag(&self) -> &str {
+        match self {
+            Pending::Prepared(p) => &p.tag,
+            Pending::Built(b) => &b.tag,
+        }
+    }
+
+    pub fn layer_digest(&self) -> &str {
+        match self {
+            Pending::Prepared(p) => &p.layer.digest,
+            Pending::Built(b) => &b.layer_digest,
+        }
+    }
+
+    /// The largest blob, known before [`Pending::finish`]: checked early and concurrently.
+    pub fn first_blob(&self) -> &Blob {
+        match self {
+            Pending::Prepared(p) => &p.layer,
+            Pending::Built(b) => &b.blobs[0],
+        }
+    }
+
+    /// Whether the manifest `existing_digest` (parsed as `existing`) already is this artifact.
+    pub fn matches(&self, existing_digest: &str, existing: Option<&ManifestSummary>) -> bool {
+        match self {
+            Pending::Prepared(p) => existing.is_some_and(|e| p.matches(e)),
+            Pending::Built(b) => {
+                existing_digest == b.manifest.digest
+                    || existing.is_some_and(|e| e.same_content(&b.summary))
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<Built, PushError> {
+        match self {
+            Pending::Prepared(p) => p.finish(),
+            Pending::Built(b) => Ok(b),
+        }
+    }
+}
+
+impl Built {
     /// An artifact read back from somewhere else (an OCI layout): the manifest bytes are kept
     /// as they are so that the digest does not change.
     pub fn from_parts(

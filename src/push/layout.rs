@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256, Sha512};
 
-use super::artifact::{valid_tag, validate_repository, Blob, Built, ManifestSummary};
+use super::artifact::{valid_tag, validate_repository, Blob, Built, ManifestSummary, Pending};
 use super::{
     PushControl, PushError, PushEvent, PushOutcome, INDEX_MEDIA_TYPE, LAYOUT_REFERENCE_SCHEME,
     MANIFEST_MEDIA_TYPE, REF_NAME_ANNOTATION,
@@ -329,10 +329,10 @@ fn existing_state(dir: &Path, digest: &str) -> Existing {
     }
 }
 
-/// Writes a built artifact into the layout at `dir` (absolute).
-pub(crate) fn push_built(
+/// Writes an artifact into the layout at `dir` (absolute).
+pub(crate) fn push_pending(
     dir: &Path,
-    built: &Built,
+    pending: Pending,
     force: bool,
     ctl: &PushControl,
 ) -> Result<PushOutcome, PushError> {
@@ -342,16 +342,18 @@ pub(crate) fn push_built(
     ensure_layout_file(dir)?;
     let mut index = read_index(dir)?;
 
-    let ref_name = format!("{}:{}", built.name, built.tag);
-    let new_digest = built.manifest.digest.clone();
-    let outcome = |digest: &str, blobs: usize, bytes: u64, already: bool| PushOutcome {
-        reference: layout_reference(dir, &built.name, &built.tag),
-        digest: digest.to_string(),
-        pinned_reference: layout_reference(dir, &built.name, digest),
-        layer_digest: built.layer_digest.clone(),
-        blobs_uploaded: blobs,
-        bytes_uploaded: bytes,
-        already_present: already,
+    let (name, tag) = (pending.name().to_string(), pending.tag().to_string());
+    let ref_name = format!("{name}:{tag}");
+    let outcome = |layer: &str, digest: &str, blobs: usize, bytes: u64, already: bool| {
+        PushOutcome {
+            reference: layout_reference(dir, &name, &tag),
+            digest: digest.to_string(),
+            pinned_reference: layout_reference(dir, &name, digest),
+            layer_digest: layer.to_string(),
+            blobs_uploaded: blobs,
+            bytes_uploaded: bytes,
+            already_present: already,
+        }
     };
 
     let existing = index
@@ -364,18 +366,21 @@ pub(crate) fn push_built(
         });
     if let Some(existing) = existing {
         if let Existing::Intact(summary) = existing_state(dir, &existing) {
-            if existing == new_digest || summary.same_content(&built.summary) {
-                return Ok(outcome(&existing, 0, 0, true));
+            if pending.matches(&existing, Some(&summary)) {
+                return Ok(outcome(pending.layer_digest(), &existing, 0, 0, true));
             }
             if !force {
+                let built = pending.finish()?;
                 return Err(PushError::TagExists {
-                    reference: layout_reference(dir, &built.name, &built.tag),
+                    reference: layout_reference(dir, &name, &tag),
                     existing,
-                    new: new_digest,
+                    new: built.manifest.digest,
                 });
             }
         }
     }
+    let built = pending.finish()?;
+    let new_digest = built.manifest.digest.clone();
 
     let mut blobs_uploaded = 0;
     let mut bytes_uploaded = 0;
@@ -425,10 +430,16 @@ pub(crate) fn push_built(
         .map_err(|e| PushError::layout(dir, format!("cannot encode index.json: {e}")))?;
     write_atomic(dir, &dir.join(INDEX_FILE), &body)?;
     ctl.emit(PushEvent::Tagged {
-        reference: layout_reference(dir, &built.name, &built.tag),
+        reference: layout_reference(dir, &name, &tag),
         digest: new_digest.clone(),
     });
-    Ok(outcome(&new_digest, blobs_uploaded, bytes_uploaded, false))
+    Ok(outcome(
+        &built.layer_digest,
+        &new_digest,
+        blobs_uploaded,
+        bytes_uploaded,
+        false,
+    ))
 }
 
 /// Writes a blob unless it is already there intact. Returns whether it was written.

@@ -327,14 +327,15 @@ pub async fn push_with(
     opts: &PushOptions,
     ctl: &PushControl,
 ) -> Result<PushOutcome, PushError> {
-    let built = artifact::Built::from_artifact(artifact, &artifact::created_now())?;
+    let prepared = artifact::Prepared::from_artifact(artifact, &artifact::created_now())?;
+    let pending = artifact::Pending::Prepared(prepared);
     match dest {
-        Destination::Registry(target) => registry::push_built(&built, target, opts, ctl).await,
+        Destination::Registry(target) => registry::push_pending(pending, target, opts, ctl).await,
         Destination::Layout(dir) => {
             let dir = absolute_dir(dir)?;
             let force = opts.force;
             let ctl = ctl.clone();
-            tokio::task::spawn_blocking(move || layout::push_built(&dir, &built, force, &ctl))
+            tokio::task::spawn_blocking(move || layout::push_pending(&dir, pending, force, &ctl))
                 .await
                 .map_err(|e| PushError::Layout {
                     path: PathBuf::new(),

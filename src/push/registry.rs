@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::Poll;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::{Client, Reference};
 
-use super::artifact::{Blob, Built, ManifestSummary};
+use super::artifact::{Blob, ManifestSummary, Pending};
 use super::auth::{self, scrub};
 use super::settings::{parse_registry, plain_http_allowed};
 use super::{
@@ -278,7 +280,7 @@ impl Session {
 
     fn outcome(
         &self,
-        built: &Built,
+        layer_digest: &str,
         digest: &str,
         blobs_uploaded: usize,
         bytes_uploaded: u64,
@@ -288,64 +290,119 @@ impl Session {
             reference: self.display_ref.clone(),
             digest: digest.to_string(),
             pinned_reference: format!("{}/{}@{digest}", self.registry, self.repository),
-            layer_digest: built.layer_digest.clone(),
+            layer_digest: layer_digest.to_string(),
             blobs_uploaded,
             bytes_uploaded,
             already_present,
         }
     }
-}
 
-/// Pushes a built artifact: tag check, missing blobs, then the manifest.
-pub(crate) async fn push_built(
-    built: &Built,
-    target: &RegistryTarget,
-    opts: &PushOptions,
-    ctl: &PushControl,
-) -> Result<PushOutcome, PushError> {
-    let session = Session::open(target, &built.name, &built.tag, ctl)?;
-    let new_digest = &built.manifest.digest;
-
-    if let Some((bytes, existing)) = session.existing_manifest().await? {
-        let same = existing == *new_digest
-            || ManifestSummary::parse(&bytes)
-                .map(|s| s.same_content(&built.summary))
-                .unwrap_or(false);
-        if same {
-            return Ok(session.outcome(built, &existing, 0, 0, true));
-        }
-        if !opts.force {
-            return Err(PushError::TagExists {
-                reference: session.display_ref.clone(),
-                existing,
-                new: new_digest.clone(),
-            });
-        }
-    }
-
-    let mut blobs_uploaded = 0;
-    let mut bytes_uploaded = 0;
-    let mut seen = HashSet::new();
-    for blob in &built.blobs {
-        if !seen.insert(blob.digest.as_str()) {
-            continue;
-        }
-        if session.blob_exists(&blob.digest).await? {
+    /// Uploads `blob` unless the repository has it (`known_present` saves the check).
+    /// Returns the bytes uploaded, `None` when skipped.
+    async fn ensure_blob(
+        &self,
+        blob: &Blob,
+        known_present: Option<bool>,
+        ctl: &PushControl,
+    ) -> Result<Option<u64>, PushError> {
+        let present = match known_present {
+            Some(p) => p,
+            None => self.blob_exists(&blob.digest).await?,
+        };
+        if present {
             ctl.emit(PushEvent::BlobSkipped {
                 digest: blob.digest.clone(),
                 size: blob.size(),
             });
-            continue;
+            return Ok(None);
         }
-        session.upload_blob(blob).await?;
-        blobs_uploaded += 1;
-        bytes_uploaded += blob.size();
+        self.upload_blob(blob).await?;
         ctl.emit(PushEvent::BlobUploaded {
             digest: blob.digest.clone(),
             size: blob.size(),
         });
+        Ok(Some(blob.size()))
+    }
+}
+
+/// Polls all futures concurrently on the current task and returns their outputs in order.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(v) => *output = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
+}
+
+/// Pushes an artifact: the tag and the largest blob are checked together; an unchanged
+/// artifact stops there. Otherwise the missing blobs are uploaded concurrently and the manifest
+/// is written last, once every blob is in place.
+pub(crate) async fn push_pending(
+    pending: Pending,
+    target: &RegistryTarget,
+    opts: &PushOptions,
+    ctl: &PushControl,
+) -> Result<PushOutcome, PushError> {
+    let session = Session::open(target, pending.name(), pending.tag(), ctl)?;
+    let first = pending.first_blob().digest.clone();
+    let (existing, first_present) =
+        tokio::join!(session.existing_manifest(), session.blob_exists(&first));
+
+    if let Some((bytes, existing)) = existing? {
+        let summary = ManifestSummary::parse(&bytes).ok();
+        if pending.matches(&existing, summary.as_ref()) {
+            return Ok(session.outcome(pending.layer_digest(), &existing, 0, 0, true));
+        }
+        if !opts.force {
+            let built = pending.finish()?;
+            return Err(PushError::TagExists {
+                reference: session.display_ref.clone(),
+                existing,
+                new: built.manifest.digest,
+            });
+        }
+    }
+    let first_present = first_present?;
+    let built = pending.finish()?;
+
+    let mut seen = HashSet::new();
+    let jobs: Vec<_> = built
+        .blobs
+        .iter()
+        .filter(|b| seen.insert(b.digest.as_str()))
+        .map(|b| {
+            let known = (b.digest == first).then_some(first_present);
+            session.ensure_blob(b, known, ctl)
+        })
+        .collect();
+    let mut blobs_uploaded = 0;
+    let mut bytes_uploaded = 0;
+    for result in join_all(jobs).await {
+        if let Some(size) = result? {
+            blobs_uploaded += 1;
+            bytes_uploaded += size;
+        }
     }
 
+    let new_digest = &built.manifest.digest;
     ctl.emit(PushEvent::WritingManifest {
         digest: new_digest.clone(),
     });
@@ -355,7 +412,13 @@ pub(crate) async fn push_built(
         reference: session.display_ref.clone(),
         digest: new_digest.clone(),
     });
-    Ok(session.outcome(built, new_digest, blobs_uploaded, bytes_uploaded, false))
+    Ok(session.outcome(
+        &built.layer_digest,
+        new_digest,
+        blobs_uploaded,
+        bytes_uploaded,
+        false,
+    ))
 }
 
 /// Copies the component `<name>:<version>` of an OCI layout to a registry, byte for byte (the
@@ -385,7 +448,7 @@ pub async fn copy_layout_to_registry_with(
     let built = tokio::task::spawn_blocking(move || layout::load(&dir, &name, &version))
         .await
         .map_err(|e| PushError::layout(layout_dir, format!("the layout reader stopped: {e}")))??;
-    push_built(&built, target, opts, ctl).await
+    push_pending(Pending::Built(built), target, opts, ctl).await
 }
 
 /// Maps an `oci-client` error to a [`Failure`].

@@ -1,0 +1,133 @@
+//! The `pelato` binary as users run it: exit codes, stdout, stderr.
+
+use std::path::Path;
+use std::process::Command;
+
+fn pelato() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
+    c.env(
+        "PELATO_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
+    );
+    c
+}
+
+fn example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
+    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
+    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn call_prints_exactly_the_published_body() {
+    let dir = example();
+    let out = pelato()
+        .args(["call"])
+        .arg(dir.path())
+        .args([
+            "temp-convert",
+            "--input",
+            r#"{"sensor":"s","fahrenheit":212}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        r#"{"sensor":"s","celsius":100}"#
+    );
+
+    // A task error exits non-zero with the reason, and prints nothing on stdout.
+    let out = pelato()
+        .args(["call"])
+        .arg(dir.path())
+        .args(["temp-convert", "--input", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exec_task panicked: invalid reading"), "{err}");
+
+    // --input-file, and an unknown component.
+    let f = dir.path().join("in.json");
+    std::fs::write(&f, r#"{"sensor":"f","fahrenheit":32}"#).unwrap();
+    let out = pelato()
+        .args(["call"])
+        .arg(dir.path())
+        .arg("temp-convert")
+        .arg("--input-file")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        r#"{"sensor":"f","celsius":0}"#
+    );
+    let out = pelato()
+        .args(["call"])
+        .arg(dir.path())
+        .args(["nope", "--input", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no task with component_name `nope`") && err.contains("temp-convert"),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_fails_with_a_diff_and_the_summary_names_the_task() {
+    let dir = example();
+    let wf = dir.path().join("workflow.yaml");
+    let text = std::fs::read_to_string(&wf).unwrap().replace(
+        r#"expect: '{"sensor":"greenhouse-1","celsius":100}'"#,
+        r#"expect: '{"sensor":"greenhouse-1","celsius":99}'"#,
+    );
+    std::fs::write(&wf, text).unwrap();
+    let out = pelato().arg("test").arg(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(r#"  - {"sensor":"greenhouse-1","celsius":99}"#),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"  + {"sensor":"greenhouse-1","celsius":100}"#),
+        "{err}"
+    );
+    assert!(
+        err.contains("task `Convert Fahrenheit readings to Celsius` failed at test"),
+        "{err}"
+    );
+    assert!(err.contains("3 task(s): 2 ok, 1 failed"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_invalid_project_is_reported_in_full_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("workflow.yaml"),
+        "project_name: x\ntasks:\n  - name: a\n    type: procesor\n",
+    )
+    .unwrap();
+    let out = pelato().arg("gen").arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `processor`?"), "{err}");
+    assert!(err.contains("field `code`"), "{err}");
+    assert!(!dir.path().join("gen").exists());
+}
