@@ -81,7 +81,10 @@ fn main() {
         last = Some(art);
     }
     let (p, r) = (median(push_ms), median(raw_ms));
-    println!("median:  pelato push {p:8.1} ms   raw POST+PUT {r:8.1} ms   ratio {:.2}", p / r);
+    println!(
+        "median:  pelato push {p:8.1} ms   raw POST+PUT {r:8.1} ms   ratio {:.2}",
+        p / r
+    );
     println!(
         "throughput: pelato push {:.0} MiB/s, raw {:.0} MiB/s",
         size_mib / (p / 1000.0),
@@ -101,7 +104,10 @@ fn main() {
     println!(
         "re-push of the unchanged component: {:.1} ms median of 3 ({:?} ms), 0 blobs uploaded",
         median(again.clone()),
-        again.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>()
+        again
+            .iter()
+            .map(|v| (v * 10.0).round() / 10.0)
+            .collect::<Vec<_>>()
     );
 }
 

@@ -142,6 +142,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The content-addressed component store under the cache directory:
+/// `components/<key>.wasm` beside `components/<key>.json`. Entries are written
+/// atomically (component first, record last), so a reader sees whole entries or
+/// none, and a component whose bytes do not match its record is ignored.
+#[derive(Debug, Clone)]
+pub struct ComponentStore {
+    dir: PathBuf,
+}
+
+impl ComponentStore {
+    /// The store under `cache_dir`.
+    pub fn new(cache_dir: &Path) -> ComponentStore {
+        ComponentStore {
+            dir: cache_dir.join("components"),
+        }
+    }
+
+    /// Directory of the store.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A verified entry for `key`, if present.
+    pub fn get(&self, key: &str) -> Option<(Vec<u8>, BuildRecord)> {
+        let record: BuildRecord =
+            serde_json::from_slice(&fs::read(self.dir.join(format!("{key}.json"))).ok()?).ok()?;
+        let bytes = fs::read(self.dir.join(format!("{key}.wasm"))).ok()?;
+        (record.key == key && sha256_hex(&bytes) == record.sha256).then_some((bytes, record))
+    }
+
+    /// Stores a component under its record's key.
+    pub fn put(&self, record: &BuildRecord, bytes: &[u8]) -> std::io::Result<()> {
+        write_atomic(&self.dir.join(format!("{}.wasm", record.key)), bytes)?;
+        let json = serde_json::to_vec_pretty(record).expect("record serializes");
+        write_atomic(&self.dir.join(format!("{}.json", record.key)), &json)
+    }
+}
+
 /// Turns a wasip1 core module into a component for `world`.
 pub fn componentize(core: &[u8], resolve: &Resolve, world: WorldId) -> anyhow::Result<Vec<u8>> {
     let mut module = core.to_vec();
@@ -231,6 +269,24 @@ pub fn build_task(
             }
         }
     }
+    // The shared, content-addressed store: the same sources built before (in
+    // any project, or before an edit that was undone) need no compiler.
+    let store = ComponentStore::new(cache_dir);
+    if let Some((bytes, mut record)) = store.get(&key) {
+        record.task = name.clone();
+        let rec_path = record_path(root, component);
+        write_atomic(&out, &bytes).map_err(|e| io(&out, e))?;
+        let json = serde_json::to_vec_pretty(&record).expect("record serializes");
+        write_atomic(&rec_path, &json).map_err(|e| io(&rec_path, e))?;
+        return Ok(Built {
+            task: name.clone(),
+            component: component.clone(),
+            path: out,
+            record,
+            cached: true,
+            elapsed: start.elapsed(),
+        });
+    }
 
     let compiled = toolchain
         .compile(&task.dir, cache_dir)
@@ -266,6 +322,8 @@ pub fn build_task(
     let rec_path = record_path(root, component);
     let json = serde_json::to_vec_pretty(&record).expect("record serializes");
     write_atomic(&rec_path, &json).map_err(|e| io(&rec_path, e))?;
+    // A failed store write only costs a rebuild later.
+    let _ = store.put(&record, &bytes);
     Ok(Built {
         task: name.clone(),
         component: component.clone(),

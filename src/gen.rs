@@ -338,24 +338,6 @@ impl Generator {
             "max_message_size": max_message_bytes,
         })
     }
-
-    /// Renders every task, then writes those that rendered. One task's failure
-    /// does not stop the others; the result lists each task's outcome in order.
-    pub fn generate(
-        &self,
-        wf: &Workflow,
-        settings: &Settings,
-    ) -> Vec<(String, Result<GeneratedTask, GenError>)> {
-        wf.tasks
-            .iter()
-            .map(|task| {
-                let r = self
-                    .render(wf, task, settings)
-                    .and_then(|rendered| write_task(&wf.root, rendered));
-                (task.name.clone(), r)
-            })
-            .collect()
-    }
 }
 
 /// wadm application name of a task: `<project>-<component>`, lower-case.

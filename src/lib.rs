@@ -16,6 +16,7 @@
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline | [`pipeline`] |
+//! | run reports, metrics | [`report`] |
 
 pub mod build;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod glue;
 pub mod harness;
 pub mod pipeline;
 pub mod push;
+pub mod report;
 pub mod templates;
 pub mod toolchain;
 pub mod workflow;

@@ -26,6 +26,10 @@ enum Command {
     Call(commands::call::CallArgs),
     /// The whole pipeline: gen → build → test.
     Brush(commands::brush::BrushArgs),
+    /// Summarise the runs recorded with ENABLE_METRICS=true.
+    Metrics(commands::metrics::MetricsArgs),
+    /// Remove generated files and/or the shared cache.
+    Clean(commands::clean::CleanArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Test(a) => a.exec(),
         Command::Call(a) => a.exec(),
         Command::Brush(a) => a.exec(),
+        Command::Metrics(a) => a.exec(),
+        Command::Clean(a) => a.exec(),
     };
     match result {
         Ok(code) => code,

@@ -112,6 +112,10 @@ pub struct TaskReport {
     pub build: Option<Result<Built, BuildError>>,
     /// test result.
     pub test: Option<Result<TestSummary, HarnessError>>,
+    /// Wall time of each stage that ran.
+    pub timings: Vec<(&'static str, Duration)>,
+    /// Records of later stages (push, deploy), for reports.
+    pub extra_stages: Vec<crate::report::StageRecord>,
 }
 
 impl TaskReport {
@@ -124,12 +128,34 @@ impl TaskReport {
             return Some(("build", e.to_string()));
         }
         match &self.test {
-            Some(Err(e)) => Some(("test", e.to_string())),
-            Some(Ok(s)) if s.failed() > 0 => Some((
-                "test",
-                format!("{} of {} test cases failed", s.failed(), s.cases.len()),
-            )),
-            _ => None,
+            Some(Err(e)) => return Some(("test", e.to_string())),
+            Some(Ok(s)) if s.failed() > 0 => {
+                return Some((
+                    "test",
+                    format!("{} of {} test cases failed", s.failed(), s.cases.len()),
+                ))
+            }
+            _ => {}
+        }
+        self.extra_stages.iter().find(|s| !s.ok).map(|s| {
+            let stage: &'static str = match s.stage.as_str() {
+                "push" => "push",
+                "deploy" => "deploy",
+                _ => "stage",
+            };
+            (stage, s.error.clone().unwrap_or_default())
+        })
+    }
+
+    fn new(task: &Task) -> TaskReport {
+        TaskReport {
+            task: task.name.clone(),
+            component: task.component_name.clone(),
+            gen: None,
+            build: None,
+            test: None,
+            timings: Vec::new(),
+            extra_stages: Vec::new(),
         }
     }
 
@@ -196,16 +222,19 @@ impl RunOptions {
 /// Runs gen for every task (in order) and returns one report per task.
 pub fn gen(project: &Project) -> Vec<TaskReport> {
     project
-        .generator
-        .generate(&project.workflow, &project.settings)
-        .into_iter()
-        .zip(&project.workflow.tasks)
-        .map(|((task, r), t)| TaskReport {
-            task,
-            component: t.component_name.clone(),
-            gen: Some(r),
-            build: None,
-            test: None,
+        .workflow
+        .tasks
+        .iter()
+        .map(|task| {
+            let start = Instant::now();
+            let r = project
+                .generator
+                .render(&project.workflow, task, &project.settings)
+                .and_then(|rendered| crate::gen::write_task(&project.workflow.root, rendered));
+            let mut report = TaskReport::new(task);
+            report.gen = Some(r);
+            report.timings.push(("gen", start.elapsed()));
+            report
         })
         .collect()
 }
@@ -219,16 +248,9 @@ pub fn build(
 ) -> Vec<TaskReport> {
     let reports = gen(project);
     let go_cache = opts.cache_dir.clone();
-    build::parallel_map(&reports, opts.jobs, |report| {
-        let mut r = TaskReport {
-            task: report.task.clone(),
-            component: report.component.clone(),
-            gen: None,
-            build: None,
-            test: None,
-        };
+    let built = build::parallel_map(&reports, opts.jobs, |report| {
         let Some(Ok(generated)) = &report.gen else {
-            return r;
+            return None;
         };
         let task = project
             .workflow
@@ -236,6 +258,7 @@ pub fn build(
             .iter()
             .find(|t| t.name == report.task)
             .expect("report comes from the workflow");
+        let start = Instant::now();
         let b =
             (|| {
                 let template = project
@@ -259,17 +282,46 @@ pub fn build(
                     &go_cache,
                 )
             })();
-        r.build = Some(b);
-        on_built(&r);
-        r
-    })
-    .into_iter()
-    .zip(reports)
-    .map(|(mut built, generated)| {
-        built.gen = generated.gen;
-        built
-    })
-    .collect()
+        let mut progress = TaskReport::new(task);
+        progress.build = Some(b);
+        on_built(&progress);
+        Some((progress.build.take().expect("just set"), start.elapsed()))
+    });
+    reports
+        .into_iter()
+        .zip(built)
+        .map(|(mut r, b)| {
+            if let Some((b, elapsed)) = b {
+                r.build = Some(b);
+                r.timings.push(("build", elapsed));
+            }
+            r
+        })
+        .collect()
+}
+
+/// Runs the test stage for every built task; `on_tested` is called after each.
+pub fn test_all(
+    project: &Project,
+    harness: &Harness,
+    reports: &mut [TaskReport],
+    on_tested: &dyn Fn(&TaskReport),
+) {
+    for r in reports.iter_mut() {
+        let Some(built) = r.built().cloned() else {
+            continue;
+        };
+        let task = project
+            .workflow
+            .tasks
+            .iter()
+            .find(|t| t.name == r.task)
+            .expect("report comes from the workflow");
+        let start = Instant::now();
+        r.test = Some(test_task(project, harness, task, &built));
+        r.timings.push(("test", start.elapsed()));
+        on_tested(r);
+    }
 }
 
 /// A concrete subject for a subscription pattern (`*` and `>` become `test`).

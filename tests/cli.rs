@@ -131,3 +131,74 @@ fn an_invalid_project_is_reported_in_full_and_writes_nothing() {
     assert!(err.contains("field `code`"), "{err}");
     assert!(!dir.path().join("gen").exists());
 }
+
+#[test]
+fn json_output_metrics_and_clean() {
+    let dir = example();
+    let out = pelato()
+        .env("ENABLE_METRICS", "true")
+        .args(["build", "--output", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(run["schema"], 1);
+    assert_eq!(run["command"], "build");
+    assert_eq!(run["ok"], true);
+    let tasks = run["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    let build = tasks[0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "build")
+        .unwrap();
+    assert_eq!(build["artifact"], "build/temp-convert.wasm");
+    let bytes = std::fs::read(dir.path().join("build/temp-convert.wasm")).unwrap();
+    assert_eq!(build["size"], bytes.len() as u64);
+    assert_eq!(build["sha256"], pelato::build::sha256_hex(&bytes));
+
+    // The same record was appended to the metrics file; a second run adds a line.
+    let metrics = dir.path().join(".pelato/metrics.jsonl");
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap().lines().count(),
+        1
+    );
+    let out = pelato()
+        .env("ENABLE_METRICS", "1")
+        .args(["gen", "-q"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let runs = pelato::report::read_metrics(dir.path()).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1].command, "gen");
+    let out = pelato().arg("metrics").arg(dir.path()).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.lines().count() == 3 && table.contains("build") && table.contains("gen"),
+        "{table}"
+    );
+
+    // Without ENABLE_METRICS nothing is appended.
+    pelato()
+        .env_remove("ENABLE_METRICS")
+        .args(["gen", "-q"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(pelato::report::read_metrics(dir.path()).unwrap().len(), 2);
+
+    // clean removes gen/ and build/ and nothing else.
+    let out = pelato().arg("clean").arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    assert!(!dir.path().join("gen").exists() && !dir.path().join("build").exists());
+    assert!(dir.path().join("workflow.yaml").is_file() && metrics.is_file());
+}

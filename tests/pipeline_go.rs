@@ -471,6 +471,28 @@ tasks:
     let third = build(&p.load());
     assert!(built(&third, "one").cached);
     assert!(!built(&third, "two").cached);
+    // Undoing the edit is a hit in the content-addressed store: no compiler run.
+    std::fs::write(
+        p.path().join("tasks/two.go"),
+        "package main\n\nfunc exec_task(arg string) string { return \"2:\" + arg }\n",
+    )
+    .unwrap();
+    let undone = build(&p.load());
+    assert!(
+        built(&undone, "two").cached,
+        "reverted sources come from the store"
+    );
+    assert_eq!(
+        built(&undone, "two").record.sha256,
+        built(&first, "two").record.sha256
+    );
+    std::fs::write(
+        p.path().join("tasks/two.go"),
+        "package main\n\nfunc exec_task(arg string) string { return \"two:\" + arg }\n",
+    )
+    .unwrap();
+    let third = build(&p.load());
+    assert!(built(&third, "two").cached);
     let harness = Harness::new(HarnessConfig {
         cache_dir: None,
         ..HarnessConfig::default()

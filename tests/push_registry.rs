@@ -429,8 +429,8 @@ async fn registry_dying_before_the_manifest_leaves_no_tag() {
     let ctl = PushControl {
         on_event: Some(Arc::new(move |e: &PushEvent| {
             if matches!(e, PushEvent::WritingManifest { .. }) {
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", &pid.to_string()])
+                let _ = std::process::Command::new("sh")
+                    .args(["-c", &format!("kill -9 {pid}")])
                     .status();
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while std::net::TcpStream::connect(&addr).is_ok() && Instant::now() < deadline {

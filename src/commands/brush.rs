@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use pelato::harness::Harness;
 use pelato::pipeline::{self, Project};
 
-use super::{print_built, print_summary, BuildOpts, ProjectArg};
+use super::{built_line, tested_lines, BuildOpts, OutputOpts, ProjectArg, Run};
 
 /// The whole pipeline: gen → build → test.
 #[derive(clap::Args, Debug)]
@@ -14,22 +14,29 @@ pub struct BrushArgs {
     project: ProjectArg,
     #[command(flatten)]
     opts: BuildOpts,
+    #[command(flatten)]
+    out: OutputOpts,
 }
 
 impl BrushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
+        let run = Run::start("brush", &self.out);
         let project = Project::load(&self.project.project)?;
         let toolchain = pelato::toolchain::discover()?;
-        eprintln!("toolchain: {}", toolchain.identity());
+        run.progress(format!("toolchain: {}", toolchain.identity()));
         let opts = self.opts.run_options(&project);
-        let mut reports = pipeline::build(&project, &toolchain, &opts, &print_built);
+        let mut reports = pipeline::build(&project, &toolchain, &opts, &|r| {
+            run.progress(built_line(r))
+        });
         let harness = Harness::new(opts.harness.clone())?;
-        super::test::run_tests(&project, &harness, &mut reports);
-        Ok(if print_summary(&reports) == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        pipeline::test_all(&project, &harness, &mut reports, &|r| {
+            for line in tested_lines(r) {
+                if run.verbose() || line.starts_with("  FAIL") {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use pelato::pipeline::{self, Project};
 
-use super::{print_built, print_summary, BuildOpts, ProjectArg};
+use super::{built_line, BuildOpts, OutputOpts, ProjectArg, Run};
 
 /// Generate, then compile and componentize every task (cached, in parallel).
 #[derive(clap::Args, Debug)]
@@ -13,20 +13,21 @@ pub struct BuildArgs {
     project: ProjectArg,
     #[command(flatten)]
     opts: BuildOpts,
+    #[command(flatten)]
+    out: OutputOpts,
 }
 
 impl BuildArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
+        let run = Run::start("build", &self.out);
         let project = Project::load(&self.project.project)?;
         let toolchain = pelato::toolchain::discover()?;
-        eprintln!("toolchain: {}", toolchain.identity());
+        run.progress(format!("toolchain: {}", toolchain.identity()));
         let opts = self.opts.run_options(&project);
-        let reports = pipeline::build(&project, &toolchain, &opts, &print_built);
-        Ok(if print_summary(&reports) == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        let reports = pipeline::build(&project, &toolchain, &opts, &|r| {
+            run.progress(built_line(r))
+        });
+        Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
     }
 }

@@ -1,6 +1,5 @@
 //! `pelato call PROJECT COMPONENT --input X`
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,11 +72,11 @@ impl CallArgs {
             anyhow::bail!("task `{}` returned an error: {e}", task.name);
         }
         let dest = task.dest_topic.clone().unwrap_or_default();
-        let mut out = std::io::stdout().lock();
-        for p in delivery.published_to(&dest) {
-            out.write_all(&p.body)?;
-        }
-        out.flush()?;
+        let body: Vec<u8> = delivery
+            .published_to(&dest)
+            .flat_map(|p| p.body.iter().copied())
+            .collect();
+        super::write_stdout(&body);
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -4,32 +4,31 @@ use std::process::ExitCode;
 
 use pelato::pipeline::{self, Project};
 
-use super::{print_summary, ProjectArg};
+use super::{OutputOpts, ProjectArg, Run};
 
 /// Validate workflow.yaml and render each task's Go module and wadm manifest.
 #[derive(clap::Args, Debug)]
 pub struct GenArgs {
     #[command(flatten)]
     project: ProjectArg,
+    #[command(flatten)]
+    out: OutputOpts,
 }
 
 impl GenArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
+        let run = Run::start("gen", &self.out);
         let project = Project::load(&self.project.project)?;
         let reports = pipeline::gen(&project);
         for r in &reports {
             if let Some(Ok(g)) = &r.gen {
-                eprintln!("  gen    {:<24} {}", r.component, g.dir.display());
+                run.progress(format!("  gen    {:<24} {}", r.component, g.dir.display()));
                 for w in &g.rendered.warnings {
-                    eprintln!("         warning: {w}");
+                    run.progress(format!("         warning: {w}"));
                 }
             }
         }
-        Ok(if print_summary(&reports) == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(run.finish(&project, &reports, 1, None))
     }
 }

@@ -3,13 +3,17 @@
 pub mod brush;
 pub mod build;
 pub mod call;
+pub mod clean;
 pub mod gen;
+pub mod metrics;
 pub mod test;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
 
 use pelato::pipeline::{Project, RunOptions, TaskReport};
+use pelato::report::RunRecord;
 
 /// Options shared by commands that build.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,6 +38,26 @@ impl BuildOpts {
     }
 }
 
+/// How results are shown.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Progress and a summary on stderr.
+    Text,
+    /// One JSON run record on stdout (schema in `pelato::report`).
+    Json,
+}
+
+/// Output options shared by pipeline commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputOpts {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Print only failures and the final summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 /// The project directory argument.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProjectArg {
@@ -42,22 +66,139 @@ pub struct ProjectArg {
     pub project: PathBuf,
 }
 
-/// Prints one line per built task as it finishes.
-pub fn print_built(r: &TaskReport) {
+/// A pipeline command run: timing, progress lines, summary, metrics.
+pub struct Run {
+    command: &'static str,
+    started: SystemTime,
+    clock: Instant,
+    out: OutputOpts,
+}
+
+impl Run {
+    /// Starts timing a command.
+    pub fn start(command: &'static str, out: &OutputOpts) -> Run {
+        Run {
+            command,
+            started: SystemTime::now(),
+            clock: Instant::now(),
+            out: out.clone(),
+        }
+    }
+
+    /// Whether progress lines are wanted.
+    pub fn verbose(&self) -> bool {
+        !self.out.quiet && self.out.output == OutputFormat::Text
+    }
+
+    /// Prints a progress line on stderr (unless quiet or JSON).
+    pub fn progress(&self, line: impl AsRef<str>) {
+        if self.verbose() {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// Prints the summary (or the JSON record), appends metrics when enabled,
+    /// and returns the exit code.
+    pub fn finish(
+        self,
+        project: &Project,
+        reports: &[TaskReport],
+        jobs: usize,
+        toolchain: Option<String>,
+    ) -> ExitCode {
+        let record = RunRecord::new(
+            self.command,
+            &project.workflow.project_name,
+            self.started,
+            self.clock.elapsed(),
+            jobs,
+            toolchain,
+            &project.workflow.root,
+            reports,
+        );
+        // Metrics first: whatever happens to stdout, the run is recorded.
+        if project.settings.enable_metrics {
+            match record.append_metrics(&project.workflow.root) {
+                Ok(path) if self.out.output == OutputFormat::Text => {
+                    eprintln!("metrics appended to {}", path.display())
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("warning: could not write metrics: {e}"),
+            }
+        }
+        match self.out.output {
+            OutputFormat::Json => {
+                let json = serde_json::to_string_pretty(&record).expect("record serializes");
+                write_stdout(format!("{json}\n").as_bytes());
+            }
+            OutputFormat::Text => {
+                print_summary(reports);
+            }
+        }
+        if record.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (closed pipe) is not an error.
+pub fn write_stdout(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: writing to stdout: {e}");
+        }
+    }
+}
+
+/// A progress line for a task that finished building.
+pub fn built_line(r: &TaskReport) -> String {
     match &r.build {
-        Some(Ok(b)) => eprintln!(
+        Some(Ok(b)) => format!(
             "  built  {:<24} {:>8.1} KiB  {:>6.2}s{}",
             b.component,
             b.record.size as f64 / 1024.0,
             b.elapsed.as_secs_f64(),
             if b.cached { "  (cached)" } else { "" }
         ),
-        Some(Err(_)) => eprintln!("  FAILED {:<24}", r.component),
-        None => {}
+        _ => format!("  FAILED {:<24} (build)", r.component),
     }
 }
 
-/// Prints the per-task summary; returns how many tasks failed.
+/// Progress lines for a task's test results.
+pub fn tested_lines(r: &TaskReport) -> Vec<String> {
+    match &r.test {
+        Some(Ok(summary)) if summary.cases.is_empty() => {
+            vec![format!(
+                "  check  {:<24} world ok (no test cases in workflow.yaml)",
+                r.component
+            )]
+        }
+        Some(Ok(summary)) => summary
+            .cases
+            .iter()
+            .map(|c| {
+                if c.passed {
+                    format!(
+                        "  pass   {:<24} {} ({:.1} ms)",
+                        r.component,
+                        c.name,
+                        c.elapsed.as_secs_f64() * 1e3
+                    )
+                } else {
+                    format!("  FAIL   {:<24} {}\n{}", r.component, c.name, c.diff)
+                }
+            })
+            .collect(),
+        Some(Err(e)) => vec![format!("  FAIL   {:<24} {e}", r.component)],
+        None => Vec::new(),
+    }
+}
+
+/// Prints the per-task summary on stderr; returns how many tasks failed.
 pub fn print_summary(reports: &[TaskReport]) -> usize {
     let failed: Vec<_> = reports
         .iter()

@@ -344,8 +344,8 @@ pub(crate) fn push_pending(
 
     let (name, tag) = (pending.name().to_string(), pending.tag().to_string());
     let ref_name = format!("{name}:{tag}");
-    let outcome = |layer: &str, digest: &str, blobs: usize, bytes: u64, already: bool| {
-        PushOutcome {
+    let outcome =
+        |layer: &str, digest: &str, blobs: usize, bytes: u64, already: bool| PushOutcome {
             reference: layout_reference(dir, &name, &tag),
             digest: digest.to_string(),
             pinned_reference: layout_reference(dir, &name, digest),
@@ -353,8 +353,7 @@ pub(crate) fn push_pending(
             blobs_uploaded: blobs,
             bytes_uploaded: bytes,
             already_present: already,
-        }
-    };
+        };
 
     let existing = index
         .get("manifests")

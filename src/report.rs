@@ -1,0 +1,293 @@
+//! Run reports: what happened to each task in each stage, with timings and
+//! artifacts. The same record is printed by `--output json` and, when
+//! `ENABLE_METRICS` is on, appended as one JSON line per run to
+//! `PROJECT/.pelato/metrics.jsonl`.
+//!
+//! Schema (version 1; fields are only ever added):
+//!
+//! ```json
+//! { "schema": 1, "pelato": "0.1.0", "command": "brush", "project": "iot-sensors",
+//!   "started_unix_ms": 1764000000000, "total_ms": 5120, "ok": true, "jobs": 2,
+//!   "toolchain": "go 1.27.3 (/path/go)",
+//!   "tasks": [ { "task": "…", "component": "temp-convert", "ok": true,
+//!                "failed_stage": null, "error": null,
+//!                "stages": [ { "stage": "gen", "ok": true, "ms": 3 },
+//!                            { "stage": "build", "ok": true, "ms": 2100, "cached": false,
+//!                              "artifact": "build/temp-convert.wasm", "size": 4436992,
+//!                              "sha256": "…", "compile_ms": 1900, "componentize_ms": 120 },
+//!                            { "stage": "test", "ok": true, "ms": 12, "passed": 3, "failed": 0 } ] } ] }
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::TaskReport;
+
+/// Current schema version.
+pub const SCHEMA: u32 = 1;
+/// Metrics file, relative to the project root.
+pub const METRICS_FILE: &str = ".pelato/metrics.jsonl";
+
+/// One stage of one task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct StageRecord {
+    /// `gen`, `build`, `test`, `push` or `deploy`.
+    pub stage: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Wall time.
+    pub ms: u64,
+    /// build: served from the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached: Option<bool>,
+    /// build: component path, relative to the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// build: component size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// build: component sha256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// build: compiler time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile_ms: Option<u64>,
+    /// build: componentize time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub componentize_ms: Option<u64>,
+    /// test: cases passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passed: Option<usize>,
+    /// test: cases failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<usize>,
+    /// push: pushed reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// push: manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// deploy: application state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Error message, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskRecord {
+    /// Task name.
+    pub task: String,
+    /// Component name.
+    pub component: String,
+    /// Whether every stage that ran succeeded.
+    pub ok: bool,
+    /// First failed stage.
+    pub failed_stage: Option<String>,
+    /// Its error.
+    pub error: Option<String>,
+    /// Stages in order.
+    pub stages: Vec<StageRecord>,
+}
+
+/// One run of a command.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    /// Schema version.
+    pub schema: u32,
+    /// PELATO version.
+    pub pelato: String,
+    /// Command (`build`, `brush`, ...).
+    pub command: String,
+    /// Project name.
+    pub project: String,
+    /// Start time, milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Total wall time.
+    pub total_ms: u64,
+    /// Whether every task succeeded.
+    pub ok: bool,
+    /// Parallel jobs.
+    pub jobs: usize,
+    /// Toolchain identity, when one was used.
+    pub toolchain: Option<String>,
+    /// Tasks in workflow order.
+    pub tasks: Vec<TaskRecord>,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl RunRecord {
+    /// Builds the record of a run from its task reports.
+    pub fn new(
+        command: &str,
+        project: &str,
+        started: SystemTime,
+        total: Duration,
+        jobs: usize,
+        toolchain: Option<String>,
+        root: &Path,
+        reports: &[TaskReport],
+    ) -> RunRecord {
+        let tasks: Vec<TaskRecord> = reports.iter().map(|r| task_record(root, r)).collect();
+        RunRecord {
+            schema: SCHEMA,
+            pelato: env!("CARGO_PKG_VERSION").to_string(),
+            command: command.to_string(),
+            project: project.to_string(),
+            started_unix_ms: started
+                .duration_since(UNIX_EPOCH)
+                .map(ms)
+                .unwrap_or_default(),
+            total_ms: ms(total),
+            ok: tasks.iter().all(|t| t.ok),
+            jobs,
+            toolchain,
+            tasks,
+        }
+    }
+
+    /// Appends this record as one line to `root/.pelato/metrics.jsonl`.
+    pub fn append_metrics(&self, root: &Path) -> std::io::Result<PathBuf> {
+        let path = root.join(METRICS_FILE);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut line = serde_json::to_vec(self).expect("record serializes");
+        line.push(b'\n');
+        // One write of a whole line in append mode: concurrent runs never interleave within a line.
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        f.write_all(&line)?;
+        Ok(path)
+    }
+}
+
+/// Reads the metrics file of a project (skipping lines it cannot parse).
+pub fn read_metrics(root: &Path) -> std::io::Result<Vec<RunRecord>> {
+    let text = match std::fs::read_to_string(root.join(METRICS_FILE)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
+fn task_record(root: &Path, r: &TaskReport) -> TaskRecord {
+    let mut stages = Vec::new();
+    let time = |stage: &str| {
+        r.timings
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map(|(_, d)| ms(*d))
+            .unwrap_or(0)
+    };
+    if let Some(g) = &r.gen {
+        stages.push(StageRecord {
+            stage: "gen".into(),
+            ok: g.is_ok(),
+            ms: time("gen"),
+            error: g.as_ref().err().map(|e| e.to_string()),
+            ..StageRecord::default()
+        });
+    }
+    if let Some(b) = &r.build {
+        stages.push(match b {
+            Ok(b) => StageRecord {
+                stage: "build".into(),
+                ok: true,
+                ms: ms(b.elapsed),
+                cached: Some(b.cached),
+                artifact: Some(
+                    b.path
+                        .strip_prefix(root)
+                        .unwrap_or(&b.path)
+                        .display()
+                        .to_string(),
+                ),
+                size: Some(b.record.size),
+                sha256: Some(b.record.sha256.clone()),
+                compile_ms: (!b.cached).then_some(b.record.compile_ms),
+                componentize_ms: (!b.cached).then_some(b.record.componentize_ms),
+                ..StageRecord::default()
+            },
+            Err(e) => StageRecord {
+                stage: "build".into(),
+                ms: time("build"),
+                error: Some(e.to_string()),
+                ..StageRecord::default()
+            },
+        });
+    }
+    if let Some(t) = &r.test {
+        stages.push(match t {
+            Ok(s) => StageRecord {
+                stage: "test".into(),
+                ok: s.failed() == 0,
+                ms: time("test"),
+                passed: Some(s.cases.len() - s.failed()),
+                failed: Some(s.failed()),
+                ..StageRecord::default()
+            },
+            Err(e) => StageRecord {
+                stage: "test".into(),
+                ms: time("test"),
+                error: Some(e.to_string()),
+                ..StageRecord::default()
+            },
+        });
+    }
+    stages.extend(r.extra_stages.iter().cloned());
+    let failure = r.failure();
+    TaskRecord {
+        task: r.task.clone(),
+        component: r.component.clone(),
+        ok: failure.is_none(),
+        failed_stage: failure.as_ref().map(|f| f.0.to_string()),
+        error: failure.map(|f| f.1),
+        stages,
+    }
+}
+
+/// Prints a summary table of the last `n` runs.
+pub fn summary_table(runs: &[RunRecord], n: usize) -> String {
+    let mut out = format!(
+        "{:<20} {:<8} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9}\n",
+        "started (unix s)", "command", "ok", "failed", "total ms", "gen ms", "build ms", "test ms"
+    );
+    for run in runs.iter().rev().take(n).rev() {
+        let sum = |stage: &str| -> u64 {
+            run.tasks
+                .iter()
+                .flat_map(|t| t.stages.iter())
+                .filter(|s| s.stage == stage)
+                .map(|s| s.ms)
+                .sum()
+        };
+        let failed = run.tasks.iter().filter(|t| !t.ok).count();
+        out.push_str(&format!(
+            "{:<20} {:<8} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9}\n",
+            run.started_unix_ms / 1000,
+            run.command,
+            run.tasks.len() - failed,
+            failed,
+            run.total_ms,
+            sum("gen"),
+            sum("build"),
+            sum("test"),
+        ));
+    }
+    out
+}
