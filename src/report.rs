@@ -95,6 +95,23 @@ pub struct TaskRecord {
     pub stages: Vec<StageRecord>,
 }
 
+/// What a run was, besides its tasks.
+#[derive(Debug, Clone)]
+pub struct RunMeta<'a> {
+    /// Command name.
+    pub command: &'a str,
+    /// Project name.
+    pub project: &'a str,
+    /// When it started.
+    pub started: SystemTime,
+    /// How long it took.
+    pub total: Duration,
+    /// Parallel jobs.
+    pub jobs: usize,
+    /// Toolchain identity.
+    pub toolchain: Option<String>,
+}
+
 /// One run of a command.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
@@ -126,30 +143,22 @@ fn ms(d: Duration) -> u64 {
 
 impl RunRecord {
     /// Builds the record of a run from its task reports.
-    pub fn new(
-        command: &str,
-        project: &str,
-        started: SystemTime,
-        total: Duration,
-        jobs: usize,
-        toolchain: Option<String>,
-        root: &Path,
-        reports: &[TaskReport],
-    ) -> RunRecord {
+    pub fn new(meta: RunMeta<'_>, root: &Path, reports: &[TaskReport]) -> RunRecord {
         let tasks: Vec<TaskRecord> = reports.iter().map(|r| task_record(root, r)).collect();
         RunRecord {
             schema: SCHEMA,
             pelato: env!("CARGO_PKG_VERSION").to_string(),
-            command: command.to_string(),
-            project: project.to_string(),
-            started_unix_ms: started
+            command: meta.command.to_string(),
+            project: meta.project.to_string(),
+            started_unix_ms: meta
+                .started
                 .duration_since(UNIX_EPOCH)
                 .map(ms)
                 .unwrap_or_default(),
-            total_ms: ms(total),
+            total_ms: ms(meta.total),
             ok: tasks.iter().all(|t| t.ok),
-            jobs,
-            toolchain,
+            jobs: meta.jobs,
+            toolchain: meta.toolchain,
             tasks,
         }
     }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use pelato::pipeline::{Project, RunOptions, TaskReport};
-use pelato::report::RunRecord;
+use pelato::report::{RunMeta, RunRecord};
 
 /// Options shared by commands that build.
 #[derive(clap::Args, Debug, Clone)]
@@ -107,12 +107,14 @@ impl Run {
         toolchain: Option<String>,
     ) -> ExitCode {
         let record = RunRecord::new(
-            self.command,
-            &project.workflow.project_name,
-            self.started,
-            self.clock.elapsed(),
-            jobs,
-            toolchain,
+            RunMeta {
+                command: self.command,
+                project: &project.workflow.project_name,
+                started: self.started,
+                total: self.clock.elapsed(),
+                jobs,
+                toolchain,
+            },
             &project.workflow.root,
             reports,
         );
