@@ -135,3 +135,12 @@ async fn main() {
         );
     }
 }
+
+/// Lets the bench run in the dev profile while Cargo.toml still builds this file as a libtest
+/// harness: `cargo test --bench deploy -- --ignored --nocapture`.
+#[cfg(test)]
+#[test]
+#[ignore = "a benchmark; run it with --ignored"]
+fn deploy_bench_under_harness() {
+    main()
+}

@@ -136,6 +136,7 @@ fn main() {
                         &wit.resolve,
                         world,
                         cache.path(),
+                        &|_| {},
                     )
                     .unwrap();
                     assert!(!b.cached);
@@ -166,6 +167,7 @@ fn main() {
                 &wit.resolve,
                 world,
                 cache.path(),
+                &|_| {},
             )
             .unwrap();
             assert!(b.cached);

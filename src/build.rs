@@ -241,6 +241,7 @@ pub fn build_task(
     resolve: &Resolve,
     world: WorldId,
     cache_dir: &Path,
+    on_stage: &dyn Fn(&'static str),
 ) -> Result<Built, BuildError> {
     let start = Instant::now();
     let name = &task.rendered.task;
@@ -288,6 +289,7 @@ pub fn build_task(
         });
     }
 
+    on_stage("compile");
     let compiled = toolchain
         .compile(&task.dir, cache_dir)
         .map_err(|e| match e {
@@ -300,6 +302,7 @@ pub fn build_task(
                 source: other,
             },
         })?;
+    on_stage("componentize");
     let t = Instant::now();
     let bytes =
         componentize(&compiled.wasm, resolve, world).map_err(|e| BuildError::Componentize {

@@ -192,8 +192,12 @@ pub struct CaseResult {
     pub elapsed: Duration,
 }
 
+/// Called with (component, stage) when a task enters a stage: `compile`,
+/// `componentize`, `test`, `push`, `deploy`.
+pub type StageHook = std::sync::Arc<dyn Fn(&str, &'static str) + Send + Sync>;
+
 /// Options of a pipeline run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// Parallel build jobs.
     pub jobs: usize,
@@ -201,6 +205,19 @@ pub struct RunOptions {
     pub harness: HarnessConfig,
     /// Cache directory (Go build cache lives under it).
     pub cache_dir: PathBuf,
+    /// Stage notifications, for progress displays.
+    pub on_stage: Option<StageHook>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("jobs", &self.jobs)
+            .field("harness", &self.harness)
+            .field("cache_dir", &self.cache_dir)
+            .field("on_stage", &self.on_stage.is_some())
+            .finish()
+    }
 }
 
 impl RunOptions {
@@ -215,6 +232,14 @@ impl RunOptions {
                 ..HarnessConfig::default()
             },
             cache_dir,
+            on_stage: None,
+        }
+    }
+
+    /// Reports that `component` entered `stage`.
+    pub fn stage(&self, component: &str, stage: &'static str) {
+        if let Some(hook) = &self.on_stage {
+            hook(component, stage);
         }
     }
 }
@@ -280,6 +305,7 @@ pub fn build(
                     &project.generator.wit().resolve,
                     world,
                     &go_cache,
+                    &|stage| opts.stage(&task.component_name, stage),
                 )
             })();
         let mut progress = TaskReport::new(task);
@@ -305,6 +331,7 @@ pub fn test_all(
     project: &Project,
     harness: &Harness,
     reports: &mut [TaskReport],
+    opts: &RunOptions,
     on_tested: &dyn Fn(&TaskReport),
 ) {
     for r in reports.iter_mut() {
@@ -317,6 +344,7 @@ pub fn test_all(
             .iter()
             .find(|t| t.name == r.task)
             .expect("report comes from the workflow");
+        opts.stage(&r.component, "test");
         let start = Instant::now();
         r.test = Some(test_task(project, harness, task, &built));
         r.timings.push(("test", start.elapsed()));

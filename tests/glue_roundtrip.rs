@@ -74,6 +74,10 @@ const ECHOES: &[(&str, &str)] = &[
     ("opt-v", "option<v>"),
     ("big", "big"),
     ("golden", "golden"),
+    // Names that clash with the prelude (`pelatoKeep`) and with a hook
+    // (`pelatoOnGuestNop`).
+    ("keep", "keep"),
+    ("odd", "on-guest-nop"),
 ];
 
 const TYPES_WIT: &str = r#"
@@ -95,6 +99,8 @@ interface types {
     a: u8, b: u64, c: u16, d: string, e: f32, f: f64, g: list<u8>, h: option<s64>,
     i: v, j: tuple<u8, u64>, k: char, l: bool, m: s8, n: s16, o: fsmall, p: color,
   }
+  record keep { k: u8 }
+  record on-guest-nop { z: string }
   type bytes = list<u8>;
   type mixed-alias = mixed;
   record golden {
@@ -139,7 +145,7 @@ fn roundtrip_wit() -> String {
         .replace("F8", &names("f", 8))
         .replace("F12", &names("f", 12))
         .replace("F32", &names("f", 32));
-    let uses = "use types.{mixed, point, color, wide, fone, fsmall, fmedium, flarge, v, w, x, deep, tagged, big, bytes, mixed-alias, golden};";
+    let uses = "use types.{mixed, point, color, wide, fone, fsmall, fmedium, flarge, v, w, x, deep, tagged, big, bytes, mixed-alias, golden, keep, on-guest-nop};";
     let echoes: String = ECHOES
         .iter()
         .map(|(n, t)| format!("  echo-{n}: func(x: {t}) -> {t};\n"))
@@ -839,6 +845,8 @@ fn enums_flags_variants_round_trip_both_ways() {
         "tagged",
         &[case("tag", Some(Val::U32(u32::MAX))), case("other", Some(s("x")))],
     );
+    echo(&mut r, "keep", &[rec(&[("k", Val::U8(1))])]);
+    echo(&mut r, "odd", &[rec(&[("z", s("odd"))])]);
 }
 
 fn big(seed: u8) -> Val {
@@ -1055,4 +1063,11 @@ fn other_unsupported_features_are_reported() {
         "w",
     );
     assert!(msg.contains("stream"), "{msg}");
+    let flags33 = format!(
+        "package t:f;\ninterface i {{\n  flags many {{ {} }}\n  f: func(x: many);\n}}\nworld w {{ import i; }}\n",
+        (0..33).map(|i| format!("m{i}")).collect::<Vec<_>>().join(", ")
+    );
+    let msg = generate_err(&flags33, "w");
+    assert!(msg.contains("flags `many` with 33 members"), "{msg}");
+    assert!(msg.contains("at most 32") && msg.contains("t:f/i#f"), "{msg}");
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use pelato::harness::Harness;
 use pelato::pipeline::{self, Project};
 
-use super::{built_line, tested_lines, BuildOpts, OutputOpts, ProjectArg, Run};
+use super::{BuildOpts, OutputOpts, ProjectArg, Run};
 
 /// The whole pipeline: gen → build → test.
 #[derive(clap::Args, Debug)]
@@ -21,22 +21,15 @@ pub struct BrushArgs {
 impl BrushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let run = Run::start("brush", &self.out);
+        let run = std::sync::Arc::new(Run::start("brush", &self.out));
         let project = Project::load(&self.project.project)?;
         let toolchain = pelato::toolchain::discover()?;
         run.progress(format!("toolchain: {}", toolchain.identity()));
-        let opts = self.opts.run_options(&project);
-        let mut reports = pipeline::build(&project, &toolchain, &opts, &|r| {
-            run.progress(built_line(r))
-        });
+        let mut opts = self.opts.run_options(&project);
+        opts.on_stage = Some(run.stage_hook());
+        let mut reports = pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
         let harness = Harness::new(opts.harness.clone())?;
-        pipeline::test_all(&project, &harness, &mut reports, &|r| {
-            for line in tested_lines(r) {
-                if run.verbose() || line.starts_with("  FAIL") {
-                    eprintln!("{line}");
-                }
-            }
-        });
+        pipeline::test_all(&project, &harness, &mut reports, &opts, &|r| run.tested(r));
         Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use pelato::pipeline::{self, Project};
 
-use super::{built_line, BuildOpts, OutputOpts, ProjectArg, Run};
+use super::{BuildOpts, OutputOpts, ProjectArg, Run};
 
 /// Generate, then compile and componentize every task (cached, in parallel).
 #[derive(clap::Args, Debug)]
@@ -20,14 +20,13 @@ pub struct BuildArgs {
 impl BuildArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let run = Run::start("build", &self.out);
+        let run = std::sync::Arc::new(Run::start("build", &self.out));
         let project = Project::load(&self.project.project)?;
         let toolchain = pelato::toolchain::discover()?;
         run.progress(format!("toolchain: {}", toolchain.identity()));
-        let opts = self.opts.run_options(&project);
-        let reports = pipeline::build(&project, &toolchain, &opts, &|r| {
-            run.progress(built_line(r))
-        });
+        let mut opts = self.opts.run_options(&project);
+        opts.on_stage = Some(run.stage_hook());
+        let reports = pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
         Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
     }
 }

@@ -66,23 +66,113 @@ pub struct ProjectArg {
     pub project: PathBuf,
 }
 
-/// A pipeline command run: timing, progress lines, summary, metrics.
+/// A pipeline command run: timing, progress, summary, metrics.
 pub struct Run {
     command: &'static str,
     started: SystemTime,
     clock: Instant,
     out: OutputOpts,
+    bars: Option<Bars>,
+}
+
+/// Live progress on a terminal: one line per task with its stage and elapsed time.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    by_component: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    fn bar(&self, component: &str) -> indicatif::ProgressBar {
+        let mut map = self.by_component.lock().expect("progress map");
+        map.entry(component.to_string())
+            .or_insert_with(|| {
+                let style = indicatif::ProgressStyle::with_template(
+                    "  {spinner} {prefix:<24} {msg:<14} {elapsed:>4}",
+                )
+                .expect("valid template");
+                let bar = self
+                    .multi
+                    .add(indicatif::ProgressBar::new_spinner().with_style(style));
+                bar.set_prefix(component.to_string());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone()
+    }
 }
 
 impl Run {
     /// Starts timing a command.
     pub fn start(command: &'static str, out: &OutputOpts) -> Run {
+        use std::io::IsTerminal;
+        let live =
+            !out.quiet && out.output == OutputFormat::Text && std::io::stderr().is_terminal();
         Run {
             command,
             started: SystemTime::now(),
             clock: Instant::now(),
             out: out.clone(),
+            bars: live.then(|| Bars {
+                multi: indicatif::MultiProgress::new(),
+                by_component: Default::default(),
+            }),
         }
+    }
+
+    /// A stage hook for the pipeline: live bars on a terminal, plain
+    /// log-friendly lines otherwise (none when quiet or JSON).
+    pub fn stage_hook(self: &std::sync::Arc<Self>) -> pelato::pipeline::StageHook {
+        let run = self.clone();
+        std::sync::Arc::new(
+            move |component: &str, stage: &'static str| match &run.bars {
+                Some(bars) => bars.bar(component).set_message(stage),
+                None => run.progress(format!("  {stage:<12} {component}")),
+            },
+        )
+    }
+
+    /// Marks a task's live line with `short` (terminal), or prints `line`
+    /// (plain output; nothing when `line` is empty).
+    pub fn task_done(&self, component: &str, short: String, line: String) {
+        match &self.bars {
+            Some(bars) => bars.bar(component).finish_with_message(short),
+            None if !line.is_empty() => self.progress(line),
+            None => {}
+        }
+    }
+
+    /// What the build stage reports for a task.
+    pub fn built(&self, r: &TaskReport) {
+        let short = match &r.build {
+            Some(Ok(b)) => format!(
+                "built {:.1} MiB{}",
+                b.record.size as f64 / 1048576.0,
+                if b.cached { " (cached)" } else { "" }
+            ),
+            _ => "FAILED (build)".into(),
+        };
+        self.task_done(&r.component, short, built_line(r));
+    }
+
+    /// What the test stage reports for a task: its cases, then its line.
+    pub fn tested(&self, r: &TaskReport) {
+        for line in tested_lines(r) {
+            // Failures are shown even when quiet.
+            if line.starts_with("  FAIL") {
+                self.always(line);
+            } else {
+                self.progress(line);
+            }
+        }
+        let short = match &r.test {
+            Some(Ok(s)) if s.failed() == 0 => {
+                format!("tests {}/{} passed", s.cases.len(), s.cases.len())
+            }
+            Some(Ok(s)) => format!("tests FAILED {}/{}", s.failed(), s.cases.len()),
+            Some(Err(_)) => "FAILED (test)".into(),
+            None => return,
+        };
+        self.task_done(&r.component, short, String::new());
     }
 
     /// Whether progress lines are wanted.
@@ -93,14 +183,25 @@ impl Run {
     /// Prints a progress line on stderr (unless quiet or JSON).
     pub fn progress(&self, line: impl AsRef<str>) {
         if self.verbose() {
-            eprintln!("{}", line.as_ref());
+            self.always(line);
+        }
+    }
+
+    /// Prints a line on stderr even when quiet (failures), without garbling
+    /// live progress.
+    pub fn always(&self, line: impl AsRef<str>) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.multi.println(line.as_ref());
+            }
+            None => eprintln!("{}", line.as_ref()),
         }
     }
 
     /// Prints the summary (or the JSON record), appends metrics when enabled,
     /// and returns the exit code.
     pub fn finish(
-        self,
+        &self,
         project: &Project,
         reports: &[TaskReport],
         jobs: usize,

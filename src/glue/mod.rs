@@ -29,8 +29,8 @@ use std::fmt::Write as _;
 
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{
-    Function, Handle, Int, Resolve, SizeAlign, Type, TypeDefKind, TypeId, WorldId, WorldItem,
-    WorldKey,
+    Function, FunctionKind, Handle, Int, Record, Resolve, SizeAlign, Type, TypeDefKind, TypeId,
+    Variant, WorldId, WorldItem, WorldKey,
 };
 
 /// Fixed part of every generated file: allocators, keep-alive list, codecs for
@@ -135,7 +135,7 @@ pub fn generate(
         sizes,
         world: world_name.clone(),
         type_names: HashMap::new(),
-        used_names: HashSet::new(),
+        used_names: prelude_idents(),
         decls: String::new(),
         helpers: BTreeMap::new(),
         in_progress: HashSet::new(),
@@ -203,6 +203,57 @@ pub fn camel(s: &str) -> String {
         }
     }
     out
+}
+
+/// Package-level identifiers the prelude and `finish` declare.
+fn prelude_idents() -> HashSet<String> {
+    let mut out: HashSet<String> = ["pelatoExportRet", "pelatoImportRet", "main"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for line in PRELUDE.lines() {
+        let rest = ["func ", "type ", "var ", "const "]
+            .iter()
+            .find_map(|kw| line.strip_prefix(kw));
+        if let Some(rest) = rest {
+            let ident: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !ident.is_empty() {
+                out.insert(ident);
+            }
+        }
+    }
+    out
+}
+
+/// Go field names for a record's fields, in order: camel case, made unique.
+fn record_fields(r: &Record) -> Vec<String> {
+    let mut used = HashSet::new();
+    r.fields
+        .iter()
+        .map(|f| unique_field(camel(&f.name), &mut used))
+        .collect()
+}
+
+/// Go field names for a variant's payload cases (`None` for a case without a
+/// payload): camel case, unique, and never `Tag`, the discriminant's field.
+fn case_fields(v: &Variant) -> Vec<Option<String>> {
+    let mut used = HashSet::from(["Tag".to_string()]);
+    v.cases
+        .iter()
+        .map(|c| c.ty.map(|_| unique_field(camel(&c.name), &mut used)))
+        .collect()
+}
+
+/// `name`, or `name_`, `name__`, … if taken. `camel` never produces `_`, so the
+/// suffixed names cannot clash with another field's plain name.
+fn unique_field(mut name: String, used: &mut HashSet<String>) -> String {
+    while !used.insert(name.clone()) {
+        name.push('_');
+    }
+    name
 }
 
 /// Go type of a wasm-level (core) value.
@@ -312,10 +363,43 @@ impl Gen<'_> {
         }
     }
 
-    /// Checks that a type is supported, resolving aliases.
-    fn check(&self, ty: &Type) -> Result<(), GlueError> {
+    /// Checks that `func` (called `display` in messages) can be bound: a plain
+    /// (not async, not resource) function over supported types.
+    fn check_fn(&self, display: &str, func: &Function) -> Result<(), GlueError> {
+        let kind = if let Some(r) = func.kind.resource() {
+            Some(format!(
+                "resource type `{}`",
+                self.resolve.types[r]
+                    .name
+                    .as_deref()
+                    .unwrap_or("<anonymous>")
+            ))
+        } else if func.kind.is_async() {
+            Some("async function".to_string())
+        } else if func.kind != FunctionKind::Freestanding {
+            Some("getter/setter function".to_string())
+        } else {
+            None
+        };
+        let what = match kind {
+            Some(k) => Some(k),
+            None => func
+                .params
+                .iter()
+                .map(|p| &p.ty)
+                .chain(func.result.iter())
+                .find_map(|t| self.check(t).err()),
+        };
+        match what {
+            None => Ok(()),
+            Some(what) => Err(self.unsupported(format!("{what} (in `{display}`)"))),
+        }
+    }
+
+    /// Checks that a type is supported; on failure, says what is not.
+    fn check(&self, ty: &Type) -> Result<(), String> {
         match ty {
-            Type::ErrorContext => Err(self.unsupported("error-context")),
+            Type::ErrorContext => Err("the `error-context` type".into()),
             Type::Id(id) => {
                 let def = &self.resolve.types[*id];
                 match &def.kind {
@@ -335,16 +419,24 @@ impl Gen<'_> {
                             .try_for_each(|t| self.check(t))
                     }
                     TypeDefKind::Enum(_) => Ok(()),
-                    TypeDefKind::Flags(f) if f.flags.len() <= 64 => Ok(()),
-                    TypeDefKind::Flags(_) => {
-                        Err(self.unsupported("flags with more than 64 members"))
-                    }
-                    TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_))
-                    | TypeDefKind::Resource => Err(self.unsupported(format!(
+                    TypeDefKind::Flags(f) if f.flags.len() <= 32 => Ok(()),
+                    TypeDefKind::Flags(f) => Err(format!(
+                        "flags `{}` with {} members (the component model allows at most 32)",
+                        def.name.as_deref().unwrap_or("<anonymous>"),
+                        f.flags.len()
+                    )),
+                    TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => Err(format!(
+                        "resource type `{}`",
+                        self.resolve.types[*r]
+                            .name
+                            .as_deref()
+                            .unwrap_or("<anonymous>")
+                    )),
+                    TypeDefKind::Resource => Err(format!(
                         "resource type `{}`",
                         def.name.as_deref().unwrap_or("<anonymous>")
-                    ))),
-                    other => Err(self.unsupported(format!("WIT `{}` type", other.as_str()))),
+                    )),
+                    other => Err(format!("the WIT `{}` type", other.as_str())),
                 }
             }
             _ => Ok(()),
@@ -417,30 +509,37 @@ impl Gen<'_> {
         }
     }
 
-    fn declare_name(&mut self, id: TypeId) -> String {
-        let def = &self.resolve.types[id];
-        let base = camel(def.name.as_deref().unwrap_or("anon"));
-        let mut name = format!("pelato{base}");
-        if self.used_names.contains(&name) {
-            let owner = match def.owner {
-                wit_parser::TypeOwner::Interface(i) => camel(
-                    self.resolve.interfaces[i]
-                        .name
-                        .as_deref()
-                        .unwrap_or("iface"),
-                ),
-                wit_parser::TypeOwner::World(w) => camel(&self.resolve.worlds[w].name),
-                wit_parser::TypeOwner::None => String::new(),
-            };
-            name = format!("pelato{owner}{base}");
-            let mut n = 2;
-            while self.used_names.contains(&name) {
-                name = format!("pelato{owner}{base}{n}");
-                n += 1;
-            }
+    /// Claims a package-level Go identifier: `want` if it is free, else
+    /// `want2`, `want3`, …
+    fn reserve(&mut self, want: String) -> String {
+        let mut name = want.clone();
+        let mut n = 2;
+        while self.used_names.contains(&name) {
+            name = format!("{want}{n}");
+            n += 1;
         }
         self.used_names.insert(name.clone());
         name
+    }
+
+    fn declare_name(&mut self, id: TypeId) -> String {
+        let def = &self.resolve.types[id];
+        let base = camel(def.name.as_deref().unwrap_or("anon"));
+        let name = format!("pelato{base}");
+        if !self.used_names.contains(&name) {
+            return self.reserve(name);
+        }
+        let owner = match def.owner {
+            wit_parser::TypeOwner::Interface(i) => camel(
+                self.resolve.interfaces[i]
+                    .name
+                    .as_deref()
+                    .unwrap_or("iface"),
+            ),
+            wit_parser::TypeOwner::World(w) => camel(&self.resolve.worlds[w].name),
+            wit_parser::TypeOwner::None => String::new(),
+        };
+        self.reserve(format!("pelato{owner}{base}"))
     }
 
     fn declare(&mut self, id: TypeId, name: &str, kind: &TypeDefKind) {
@@ -452,9 +551,9 @@ impl Gen<'_> {
                     s,
                     "// {name} is WIT record `{wit_name}`.\ntype {name} struct {{"
                 );
-                for f in &r.fields {
+                for (f, fname) in r.fields.iter().zip(record_fields(r)) {
                     let t = self.go_type(&f.ty);
-                    let _ = writeln!(s, "\t{} {t}", camel(&f.name));
+                    let _ = writeln!(s, "\t{fname} {t}");
                 }
                 s.push_str("}\n\n");
             }
@@ -464,22 +563,19 @@ impl Gen<'_> {
                     "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst ("
                 );
                 for (i, c) in e.cases.iter().enumerate() {
-                    let _ = writeln!(s, "\t{name}{} {name} = {i}", camel(&c.name));
+                    let k = self.reserve(format!("{name}{}", camel(&c.name)));
+                    let _ = writeln!(s, "\t{k} {name} = {i}");
                 }
                 s.push_str(")\n\n");
             }
             TypeDefKind::Flags(f) => {
-                let repr = if f.flags.len() > 32 {
-                    "uint64"
-                } else {
-                    "uint32"
-                };
                 let _ = writeln!(
                     s,
-                    "// {name} is WIT flags `{wit_name}`.\ntype {name} {repr}\n\nconst ("
+                    "// {name} is WIT flags `{wit_name}`.\ntype {name} uint32\n\nconst ("
                 );
                 for (i, c) in f.flags.iter().enumerate() {
-                    let _ = writeln!(s, "\t{name}{} {name} = 1 << {i}", camel(&c.name));
+                    let k = self.reserve(format!("{name}{}", camel(&c.name)));
+                    let _ = writeln!(s, "\t{k} {name} = 1 << {i}");
                 }
                 s.push_str(")\n\n");
             }
@@ -488,15 +584,16 @@ impl Gen<'_> {
                     s,
                     "// {name} is WIT variant `{wit_name}`: Tag selects the case; only that case's field is meaningful.\ntype {name} struct {{\n\tTag uint32"
                 );
-                for c in &v.cases {
-                    if let Some(t) = &c.ty {
+                for (c, fname) in v.cases.iter().zip(case_fields(v)) {
+                    if let (Some(t), Some(fname)) = (&c.ty, fname) {
                         let t = self.go_type(t);
-                        let _ = writeln!(s, "\t{} {t}", camel(&c.name));
+                        let _ = writeln!(s, "\t{fname} {t}");
                     }
                 }
                 s.push_str("}\n\nconst (\n");
                 for (i, c) in v.cases.iter().enumerate() {
-                    let _ = writeln!(s, "\t{name}Tag{} uint32 = {i}", camel(&c.name));
+                    let k = self.reserve(format!("{name}Tag{}", camel(&c.name)));
+                    let _ = writeln!(s, "\t{k} uint32 = {i}");
                 }
                 s.push_str(")\n\n");
             }
@@ -626,9 +723,9 @@ impl Gen<'_> {
                     }
                     TypeDefKind::Record(r) => {
                         let mut s = format!("\tvar v {go_ty}\n");
-                        for field in &r.fields {
+                        for (field, fname) in r.fields.iter().zip(record_fields(&r)) {
                             let h = self.helper(Codec::LiftFlat, &field.ty);
-                            let _ = writeln!(s, "\tv.{} = {h}(f, c)", camel(&field.name));
+                            let _ = writeln!(s, "\tv.{} = {h}(f, c)", fname);
                         }
                         s.push_str("\treturn v\n");
                         s
@@ -643,13 +740,8 @@ impl Gen<'_> {
                         s
                     }
                     TypeDefKind::Enum(_) => one(&format!("{go_ty}(uint32(v))")),
-                    TypeDefKind::Flags(fl) => {
-                        if fl.flags.len() > 32 {
-                            format!("\tv := {go_ty}(uint32(f[*c])) | {go_ty}(uint32(f[*c+1]))<<32\n\t*c += 2\n\treturn v\n")
-                        } else {
-                            one(&format!("{go_ty}(uint32(v))"))
-                        }
-                    }
+                    // (`check` limits flags to 32 members: one i32.)
+                    TypeDefKind::Flags(_) => one(&format!("{go_ty}(uint32(v))")),
                     TypeDefKind::Option(t) => {
                         let width = self.flat_len(&t);
                         let h = self.helper(Codec::LiftFlat, &t);
@@ -675,10 +767,10 @@ impl Gen<'_> {
                     TypeDefKind::Variant(var) => {
                         let width = self.flat_len(&ty) - 1;
                         let mut s = format!("\tvar v {go_ty}\n\tstart := *c\n\t*c = start + 1\n\tv.Tag = uint32(f[start])\n\tswitch v.Tag {{\n");
-                        for (i, case) in var.cases.iter().enumerate() {
-                            if let Some(t) = &case.ty {
+                        for (i, (case, fname)) in var.cases.iter().zip(case_fields(&var)).enumerate() {
+                            if let (Some(t), Some(fname)) = (&case.ty, fname) {
                                 let h = self.helper(Codec::LiftFlat, t);
-                                let _ = writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(f, c)", camel(&case.name));
+                                let _ = writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(f, c)", fname);
                             }
                         }
                         let _ = write!(s, "\t}}\n\t*c = start + 1 + {width}\n\treturn v\n");
@@ -748,9 +840,9 @@ impl Gen<'_> {
                     }
                     TypeDefKind::Record(r) => {
                         let mut s = String::new();
-                        for field in &r.fields {
+                        for (field, fname) in r.fields.iter().zip(record_fields(&r)) {
                             let h = self.helper(Codec::LowerFlat, &field.ty);
-                            let _ = writeln!(s, "\t{h}(v.{}, f)", camel(&field.name));
+                            let _ = writeln!(s, "\t{h}(v.{}, f)", fname);
                         }
                         s
                     }
@@ -763,14 +855,7 @@ impl Gen<'_> {
                         s
                     }
                     TypeDefKind::Enum(_) => one("uint64(v)"),
-                    TypeDefKind::Flags(fl) => {
-                        if fl.flags.len() > 32 {
-                            "\t*f = append(*f, uint64(uint32(v)), uint64(uint32(uint64(v)>>32)))\n"
-                                .into()
-                        } else {
-                            one("uint64(v)")
-                        }
-                    }
+                    TypeDefKind::Flags(_) => one("uint64(v)"),
                     TypeDefKind::Option(t) => {
                         let width = self.flat_len(&ty);
                         let h = self.helper(Codec::LowerFlat, &t);
@@ -797,11 +882,12 @@ impl Gen<'_> {
                     TypeDefKind::Variant(var) => {
                         let width = self.flat_len(&ty);
                         let mut s = "\tstart := len(*f)\n\t*f = append(*f, uint64(v.Tag))\n\tswitch v.Tag {\n".to_string();
-                        for (i, case) in var.cases.iter().enumerate() {
-                            if let Some(t) = &case.ty {
+                        for (i, (case, fname)) in
+                            var.cases.iter().zip(case_fields(&var)).enumerate()
+                        {
+                            if let (Some(t), Some(fname)) = (&case.ty, fname) {
                                 let h = self.helper(Codec::LowerFlat, t);
-                                let _ =
-                                    writeln!(s, "\tcase {i}:\n\t\t{h}(v.{}, f)", camel(&case.name));
+                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(v.{}, f)", fname);
                             }
                         }
                         let _ = writeln!(s, "\t}}\n\tpelatoPad(f, start+{width})");
@@ -863,9 +949,11 @@ impl Gen<'_> {
                         let types: Vec<Type> = r.fields.iter().map(|f| f.ty).collect();
                         let offs = self.offsets(&types);
                         let mut s = format!("\tvar v {go_ty}\n");
-                        for (field, off) in r.fields.iter().zip(offs) {
+                        for ((field, off), fname) in
+                            r.fields.iter().zip(offs).zip(record_fields(&r))
+                        {
                             let h = self.helper(Codec::Load, &field.ty);
-                            let _ = writeln!(s, "\tv.{} = {h}(p + {off})", camel(&field.name));
+                            let _ = writeln!(s, "\tv.{} = {h}(p + {off})", fname);
                         }
                         s.push_str("\treturn v\n");
                         s
@@ -884,10 +972,7 @@ impl Gen<'_> {
                     TypeDefKind::Flags(fl) => match fl.flags.len() {
                         0..=8 => ret(&format!("{go_ty}(pelatoLd8(p))")),
                         9..=16 => ret(&format!("{go_ty}(pelatoLd16(p))")),
-                        17..=32 => ret(&format!("{go_ty}(pelatoLd32(p))")),
-                        _ => ret(&format!(
-                            "{go_ty}(uint64(pelatoLd32(p)) | uint64(pelatoLd32(p+4))<<32)"
-                        )),
+                        _ => ret(&format!("{go_ty}(pelatoLd32(p))")),
                     },
                     TypeDefKind::Option(t) => {
                         let off = self.payload_offset(Int::U8, &[None, Some(t)]);
@@ -918,14 +1003,13 @@ impl Gen<'_> {
                             "\tvar v {go_ty}\n\tv.Tag = {}\n\tswitch v.Tag {{\n",
                             Self::disc_load(var.tag())
                         );
-                        for (i, case) in var.cases.iter().enumerate() {
-                            if let Some(t) = &case.ty {
+                        for (i, (case, fname)) in
+                            var.cases.iter().zip(case_fields(&var)).enumerate()
+                        {
+                            if let (Some(t), Some(fname)) = (&case.ty, fname) {
                                 let h = self.helper(Codec::Load, t);
-                                let _ = writeln!(
-                                    s,
-                                    "\tcase {i}:\n\t\tv.{} = {h}(p + {off})",
-                                    camel(&case.name)
-                                );
+                                let _ =
+                                    writeln!(s, "\tcase {i}:\n\t\tv.{} = {h}(p + {off})", fname);
                             }
                         }
                         s.push_str("\t}\n\treturn v\n");
@@ -968,9 +1052,11 @@ impl Gen<'_> {
                         let types: Vec<Type> = r.fields.iter().map(|f| f.ty).collect();
                         let offs = self.offsets(&types);
                         let mut s = String::new();
-                        for (field, off) in r.fields.iter().zip(offs) {
+                        for ((field, off), fname) in
+                            r.fields.iter().zip(offs).zip(record_fields(&r))
+                        {
                             let h = self.helper(Codec::Store, &field.ty);
-                            let _ = writeln!(s, "\t{h}(p+{off}, v.{})", camel(&field.name));
+                            let _ = writeln!(s, "\t{h}(p+{off}, v.{})", fname);
                         }
                         s
                     }
@@ -987,11 +1073,7 @@ impl Gen<'_> {
                     TypeDefKind::Flags(fl) => match fl.flags.len() {
                         0..=8 => st("pelatoSt8(p, uint8(v))".into()),
                         9..=16 => st("pelatoSt16(p, uint16(v))".into()),
-                        17..=32 => st("pelatoSt32(p, uint32(v))".into()),
-                        _ => {
-                            "\tpelatoSt32(p, uint32(v))\n\tpelatoSt32(p+4, uint32(uint64(v)>>32))\n"
-                                .into()
-                        }
+                        _ => st("pelatoSt32(p, uint32(v))".into()),
                     },
                     TypeDefKind::Option(t) => {
                         let off = self.payload_offset(Int::U8, &[None, Some(t)]);
@@ -1020,14 +1102,12 @@ impl Gen<'_> {
                             "\t{}\n\tswitch v.Tag {{\n",
                             Self::disc_store(var.tag(), "v.Tag")
                         );
-                        for (i, case) in var.cases.iter().enumerate() {
-                            if let Some(t) = &case.ty {
+                        for (i, (case, fname)) in
+                            var.cases.iter().zip(case_fields(&var)).enumerate()
+                        {
+                            if let (Some(t), Some(fname)) = (&case.ty, fname) {
                                 let h = self.helper(Codec::Store, t);
-                                let _ = writeln!(
-                                    s,
-                                    "\tcase {i}:\n\t\t{h}(p+{off}, v.{})",
-                                    camel(&case.name)
-                                );
+                                let _ = writeln!(s, "\tcase {i}:\n\t\t{h}(p+{off}, v.{})", fname);
                             }
                         }
                         s.push_str("\t}\n");
@@ -1068,16 +1148,11 @@ impl Gen<'_> {
     }
 
     fn import_fn(&mut self, module: &str, prefix: &str, func: &Function) -> Result<(), GlueError> {
-        for p in &func.params {
-            self.check(&p.ty)?;
-        }
-        if let Some(r) = &func.result {
-            self.check(r)?;
-        }
+        self.check_fn(&format!("{module}#{}", func.name), func)?;
         let sig = self.resolve.wasm_signature(AbiVariant::GuestImport, func);
         let idx = self.imports.len();
-        let raw = format!("pelatoWasmImport{idx}");
-        let go_name = format!("pelato{prefix}{}", camel(&func.name));
+        let raw = self.reserve(format!("pelatoWasmImport{idx}"));
+        let go_name = self.reserve(format!("pelato{prefix}{}", camel(&func.name)));
         let (names, decl) = self.go_params(func);
         let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
 
@@ -1132,7 +1207,9 @@ impl Gen<'_> {
             } else {
                 sig.params.len()
             };
-            let _ = writeln!(s, "\tflat := make([]uint64, 0, {n_flat})");
+            if n_flat > 0 {
+                let _ = writeln!(s, "\tflat := make([]uint64, 0, {n_flat})");
+            }
             for (p, n) in func.params.iter().zip(&names) {
                 let h = self.helper(Codec::LowerFlat, &p.ty);
                 let _ = writeln!(s, "\t{h}({n}, &flat)");
@@ -1187,16 +1264,12 @@ impl Gen<'_> {
         prefix: &str,
         func: &Function,
     ) -> Result<(), GlueError> {
-        for p in &func.params {
-            self.check(&p.ty)?;
-        }
-        if let Some(r) = &func.result {
-            self.check(r)?;
-        }
+        self.check_fn(export_name, func)?;
         let sig = self.resolve.wasm_signature(AbiVariant::GuestExport, func);
         let idx = self.exports.len();
-        let raw = format!("pelatoWasmExport{idx}");
-        let hook = format!("pelatoOn{prefix}{}", camel(&func.name));
+        let raw = self.reserve(format!("pelatoWasmExport{idx}"));
+        let post = self.reserve(format!("{raw}Post"));
+        let hook = self.reserve(format!("pelatoOn{prefix}{}", camel(&func.name)));
         let (names, decl) = self.go_params(func);
         let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
         let hook_sig = format!(
@@ -1275,7 +1348,7 @@ impl Gen<'_> {
             .collect();
         let _ = writeln!(
             s,
-            "//go:wasmexport cabi_post_{export_name}\nfunc {raw}Post({}) {{\n\tpelatoRelease()\n}}\n",
+            "//go:wasmexport cabi_post_{export_name}\nfunc {post}({}) {{\n\tpelatoRelease()\n}}\n",
             post_params.join(", ")
         );
         self.body.push_str(&s);
@@ -1295,9 +1368,6 @@ impl Gen<'_> {
             .replace("{{MAX_MESSAGE}}", &opts.max_message_bytes.to_string())
             .replace("{{ARENA}}", &arena.to_string())
             .replace("{{ADAPTER_HEAP}}", &heap.to_string());
-        out.push_str(
-            "\n// pelatoPad pads a variant's slots to its joined width.\nfunc pelatoPad(f *[]uint64, width int) {\n\tfor len(*f) < width {\n\t\t*f = append(*f, 0)\n\t}\n}\n\n",
-        );
         let _ = writeln!(
             out,
             "// Return areas: exports keep theirs until post-return; imports reuse one.\nvar pelatoExportRet [{}]uint64\nvar pelatoImportRet [{}]uint64\n",
