@@ -89,7 +89,10 @@ async fn main() {
         wait: false,
         timeout: Duration::from_secs(30),
     };
-    println!("deploy bench: nats-server on {}, wadm in process, no hosts, no --wait", nats.addr());
+    println!(
+        "deploy bench: nats-server on {}, wadm in process, no hosts, no --wait",
+        nats.addr()
+    );
     println!(
         "{:>4}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}",
         "N", "pelato ms", "per app ms", "raw ms", "per app ms", "no-op ms", "per app ms"
@@ -97,7 +100,9 @@ async fn main() {
     for n in [1usize, 10, 50] {
         // PELATO's deploy, on its own lattice.
         let lattice = unique_lattice("bench");
-        let client = deploy::connect(&nats.options(&lattice)).await.expect("connect");
+        let client = deploy::connect(&nats.options(&lattice))
+            .await
+            .expect("connect");
         let batch = apps("app", n);
         let t = Instant::now();
         let results = deploy::deploy(&client, &batch, &opts, &mut |_| {}).await;
@@ -116,11 +121,15 @@ async fn main() {
 
         // Baseline: the bare wadm client, sequential put + deploy, on a fresh lattice.
         let lattice = unique_lattice("raw");
-        let raw = deploy::connect(&nats.options(&lattice)).await.expect("connect");
+        let raw = deploy::connect(&nats.options(&lattice))
+            .await
+            .expect("connect");
         let batch = apps("raw", n);
         let t = Instant::now();
         for app in &batch {
-            raw.put_and_deploy_manifest(&app.manifest).await.expect("put+deploy");
+            raw.put_and_deploy_manifest(&app.manifest)
+                .await
+                .expect("put+deploy");
         }
         let bare = t.elapsed();
 

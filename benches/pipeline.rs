@@ -105,6 +105,12 @@ fn main() {
         "task", "go build", "pelato build", "ratio", "componentize"
     );
     let wit = project.generator.wit();
+    let env = pelato::build::BuildEnv {
+        toolchain: &toolchain,
+        resolve: &wit.resolve,
+        cache_dir: cache.path(),
+        on_stage: &|_| {},
+    };
     let (mut raw_sum, mut full_sum) = (Duration::ZERO, Duration::ZERO);
     for g in pipeline::gen(&project) {
         let generated = g.gen.unwrap().expect("gen");
@@ -128,17 +134,9 @@ fn main() {
                     )
                     .unwrap();
                     let t = Instant::now();
-                    let b = pelato::build::build_task(
-                        work.path(),
-                        &generated,
-                        &task.code,
-                        &toolchain,
-                        &wit.resolve,
-                        world,
-                        cache.path(),
-                        &|_| {},
-                    )
-                    .unwrap();
+                    let b =
+                        pelato::build::build_task(work.path(), &generated, &task.code, world, &env)
+                            .unwrap();
                     assert!(!b.cached);
                     t.elapsed()
                 })
@@ -159,17 +157,8 @@ fn main() {
         );
         let hit = {
             let t = Instant::now();
-            let b = pelato::build::build_task(
-                work.path(),
-                &generated,
-                &task.code,
-                &toolchain,
-                &wit.resolve,
-                world,
-                cache.path(),
-                &|_| {},
-            )
-            .unwrap();
+            let b = pelato::build::build_task(work.path(), &generated, &task.code, world, &env)
+                .unwrap();
             assert!(b.cached);
             t.elapsed()
         };

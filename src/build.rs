@@ -232,17 +232,33 @@ pub fn rewrite_compiler_output(stderr: &str, task_display: &Path) -> String {
     out.join("\n")
 }
 
+/// What a build needs besides the task: the toolchain, the WIT, the cache and
+/// a stage hook (`compile`, `componentize`).
+pub struct BuildEnv<'a> {
+    /// Compiler.
+    pub toolchain: &'a Toolchain,
+    /// The WIT the world belongs to.
+    pub resolve: &'a Resolve,
+    /// Cache directory (Go build cache, component store).
+    pub cache_dir: &'a Path,
+    /// Called as the build enters a stage.
+    pub on_stage: &'a dyn Fn(&'static str),
+}
+
 /// Builds one generated task (or reuses its cached component).
 pub fn build_task(
     root: &Path,
     task: &GeneratedTask,
     task_display: &Path,
-    toolchain: &Toolchain,
-    resolve: &Resolve,
     world: WorldId,
-    cache_dir: &Path,
-    on_stage: &dyn Fn(&'static str),
+    env: &BuildEnv<'_>,
 ) -> Result<Built, BuildError> {
+    let BuildEnv {
+        toolchain,
+        resolve,
+        cache_dir,
+        on_stage,
+    } = *env;
     let start = Instant::now();
     let name = &task.rendered.task;
     let component = &task.rendered.component;

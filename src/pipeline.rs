@@ -301,11 +301,13 @@ pub fn build(
                     &project.workflow.root,
                     generated,
                     &task.code,
-                    toolchain,
-                    &project.generator.wit().resolve,
                     world,
-                    &go_cache,
-                    &|stage| opts.stage(&task.component_name, stage),
+                    &build::BuildEnv {
+                        toolchain,
+                        resolve: &project.generator.wit().resolve,
+                        cache_dir: &go_cache,
+                        on_stage: &|stage| opts.stage(&task.component_name, stage),
+                    },
                 )
             })();
         let mut progress = TaskReport::new(task);

@@ -351,37 +351,78 @@ fn wait_for(secs: u64) -> DeployOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_hosts_deploy_and_remove() {
     let (nats, _wadm, lattice, client) = setup("hosts").await;
-    let hosts = FakeHost::start(nats.port, &lattice, edge_and_cloud(), Duration::from_millis(500)).await;
+    let hosts = FakeHost::start(
+        nats.port,
+        &lattice,
+        edge_and_cloud(),
+        Duration::from_millis(500),
+    )
+    .await;
     // Let wadm pick the hosts up (first heartbeat) before the app arrives.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let dir = tempfile::tempdir().unwrap();
-    let app = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
+    let app = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
 
     let mut seen = Vec::new();
     let started = Instant::now();
-    let result = deploy::deploy(&client, std::slice::from_ref(&app), &wait_for(15), &mut |r| {
-        seen.push(r.transitions.last().cloned().unwrap())
-    })
+    let result = deploy::deploy(
+        &client,
+        std::slice::from_ref(&app),
+        &wait_for(15),
+        &mut |r| seen.push(r.transitions.last().cloned().unwrap()),
+    )
     .await
     .into_iter()
     .next()
     .unwrap();
     let requests = hosts.requests();
-    let report = result.unwrap_or_else(|e| panic!("not deployed: {e}\nseen: {seen:#?}\nctl: {requests:#?}"));
-    eprintln!("deployed in {:?}: {:#?}", started.elapsed(), report.transitions);
+    let report =
+        result.unwrap_or_else(|e| panic!("not deployed: {e}\nseen: {seen:#?}\nctl: {requests:#?}"));
+    eprintln!(
+        "deployed in {:?}: {:#?}",
+        started.elapsed(),
+        report.transitions
+    );
     assert_eq!(report.state, AppState::Deployed);
-    assert_eq!(report.transitions, seen, "on_event called at every transition");
+    assert_eq!(
+        report.transitions, seen,
+        "on_event called at every transition"
+    );
     assert_eq!(report.transitions.last().unwrap().0, AppState::Deployed);
-    for op in ["component.scale", "provider.start", "link.put", "config.put"] {
-        assert!(requests.iter().any(|r| r.starts_with(op)), "no {op} in {requests:?}");
+    for op in [
+        "component.scale",
+        "provider.start",
+        "link.put",
+        "config.put",
+    ] {
+        assert!(
+            requests.iter().any(|r| r.starts_with(op)),
+            "no {op} in {requests:?}"
+        );
     }
     for host in [host_id("edge"), host_id("cloud")] {
-        assert!(requests.contains(&format!("component.scale.{host}")), "{requests:?}");
-        assert!(requests.contains(&format!("provider.start.{host}")), "{requests:?}");
+        assert!(
+            requests.contains(&format!("component.scale.{host}")),
+            "{requests:?}"
+        );
+        assert!(
+            requests.contains(&format!("provider.start.{host}")),
+            "{requests:?}"
+        );
     }
 
     // Deployed and unchanged: a no-op that reports deployed at once.
-    let again = deploy::deploy(&client, std::slice::from_ref(&app), &wait_for(5), &mut |_| {}).await;
+    let again = deploy::deploy(
+        &client,
+        std::slice::from_ref(&app),
+        &wait_for(5),
+        &mut |_| {},
+    )
+    .await;
     let again = again.into_iter().next().unwrap().unwrap();
     assert!(!again.changed);
     assert_eq!(again.state, AppState::Deployed);
@@ -390,8 +431,16 @@ async fn simulated_hosts_deploy_and_remove() {
     let removed = deploy::remove(&client, &["convert".to_string()]).await;
     assert!(removed[0].as_ref().unwrap().removed);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !hosts.requests().iter().any(|r| r.starts_with("provider.stop")) {
-        assert!(Instant::now() < deadline, "wadm did not stop the provider: {:?}", hosts.requests());
+    while !hosts
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("provider.stop"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "wadm did not stop the provider: {:?}",
+            hosts.requests()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -415,7 +464,11 @@ async fn simulated_hosts_deploy_and_remove() {
 async fn simulated_hosts_join_while_waiting() {
     let (nats, _wadm, lattice, client) = setup("join").await;
     let dir = tempfile::tempdir().unwrap();
-    let v1 = load(dir.path(), "convert", &manifest("convert", Some("1.0.0"), 2, "pelato.convert"));
+    let v1 = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.0"), 2, "pelato.convert"),
+    );
 
     let port = nats.port;
     let lat = lattice.clone();
@@ -437,11 +490,26 @@ async fn simulated_hosts_join_while_waiting() {
         Err(e) => e.report().unwrap_or_else(|| panic!("{e}")).clone(),
     };
     eprintln!("first wait: {:#?}", report.transitions);
-    assert_eq!(report.transitions, seen, "on_event called at every transition");
-    assert_eq!(report.transitions[0].0, AppState::Waiting, "{:?}", report.transitions);
-    assert!(report.transitions[0].1.contains("no hosts"), "{:?}", report.transitions);
+    assert_eq!(
+        report.transitions, seen,
+        "on_event called at every transition"
+    );
+    assert_eq!(
+        report.transitions[0].0,
+        AppState::Waiting,
+        "{:?}",
+        report.transitions
+    );
     assert!(
-        report.transitions.iter().any(|(s, _)| *s != AppState::Waiting),
+        report.transitions[0].1.contains("no hosts"),
+        "{:?}",
+        report.transitions
+    );
+    assert!(
+        report
+            .transitions
+            .iter()
+            .any(|(s, _)| *s != AppState::Waiting),
         "never moved on from waiting: {:?}\nctl: {:?}",
         report.transitions,
         hosts.requests()
@@ -449,13 +517,20 @@ async fn simulated_hosts_join_while_waiting() {
     match &first {
         Ok(r) => assert_eq!(r.state, AppState::Deployed),
         Err(e) => assert!(
-            matches!(e, DeployError::WaitTimeout { .. } | DeployError::Failed { .. }),
+            matches!(
+                e,
+                DeployError::WaitTimeout { .. } | DeployError::Failed { .. }
+            ),
             "{e}"
         ),
     }
 
     // Version 1.0.1 (new subscription subject), deployed with both hosts known.
-    let v2 = load(dir.path(), "convert", &manifest("convert", Some("1.0.1"), 2, "pelato.convert.v2"));
+    let v2 = load(
+        dir.path(),
+        "convert",
+        &manifest("convert", Some("1.0.1"), 2, "pelato.convert.v2"),
+    );
     let mut seen = Vec::new();
     let second = deploy::deploy(&client, &[v2], &wait_for(15), &mut |r| {
         seen.push(r.transitions.last().cloned().unwrap())
@@ -471,9 +546,17 @@ async fn simulated_hosts_join_while_waiting() {
     assert_eq!(second.state, AppState::Deployed);
     assert_eq!(second.transitions, seen);
     let requests = hosts.requests();
-    assert!(requests.contains(&format!("provider.start.{}", host_id("edge"))), "{requests:?}");
-    assert!(requests.contains(&format!("provider.start.{}", host_id("cloud"))), "{requests:?}");
-    assert!(requests.iter().any(|r| r == "config.put.convert-convert_nats_handler"));
+    assert!(
+        requests.contains(&format!("provider.start.{}", host_id("edge"))),
+        "{requests:?}"
+    );
+    assert!(
+        requests.contains(&format!("provider.start.{}", host_id("cloud"))),
+        "{requests:?}"
+    );
+    assert!(requests
+        .iter()
+        .any(|r| r == "config.put.convert-convert_nats_handler"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

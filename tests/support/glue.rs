@@ -113,6 +113,11 @@ pub fn build_world(
         .unwrap_or_else(|e| panic!("glue generation failed: {e}"));
     let hooks = passthrough_hooks(&resolve, world_id, &glue, extra_go);
 
+    // For inspection: the last generated glue of each world.
+    let _ = std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("glue-{world}.go")),
+        &glue.source,
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("go.mod"), "module pelato.local/x\n\ngo 1.24\n").unwrap();
     std::fs::write(dir.path().join("zz_pelato_bindings.go"), &glue.source).unwrap();
