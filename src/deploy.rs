@@ -311,17 +311,14 @@ pub enum DeployError {
         reason: String,
     },
     /// NATS answered "no responders": no wadm listens on this lattice.
-    #[error("no wadm is answering on lattice `{}` (NATS reported no responders for wadm.api.{}.*). \
-             Start wadm for this lattice (`wash up` starts a host with wadm), or check the lattice \
-             name (it must match the hosts' WASMCLOUD_LATTICE)",
-        .lattice.as_deref().unwrap_or("?"), .lattice.as_deref().unwrap_or("<lattice>"))]
+    #[error("{}", no_wadm_message(.lattice.as_deref()))]
     NoWadm {
         /// Lattice name, when known.
         lattice: Option<String>,
     },
     /// wadm did not answer in time.
-    #[error("timed out after {}s waiting for wadm to {what}. wadm may be overloaded or its \
-             JetStream unavailable; retry, and check the wadm logs", .after.as_secs())]
+    #[error("timed out after {:.1}s waiting for wadm to {what}. wadm may be overloaded or its \
+             JetStream unavailable; retry, and check the wadm logs", .after.as_secs_f64())]
     Timeout {
         /// The operation that timed out.
         what: String,
@@ -409,10 +406,10 @@ pub enum DeployError {
         report: Box<AppReport>,
     },
     /// While waiting, the timeout expired before the application was deployed.
-    #[error("app `{}` (task `{}`) version {} was not deployed within {}s: last state {} — {}. \
+    #[error("app `{}` (task `{}`) version {} was not deployed within {:.1}s: last state {} — {}. \
              It stays deployed in wadm, which keeps trying; follow it with `pelato status {}` \
              or `wash app status {}`",
-        .report.app, .report.task, .report.version, .waited.as_secs(), .report.state,
+        .report.app, .report.task, .report.version, .waited.as_secs_f64(), .report.state,
         nonempty(&.report.message), .report.app, .report.app)]
     WaitTimeout {
         /// Report at the time of the timeout.
@@ -422,8 +419,24 @@ pub enum DeployError {
     },
 }
 
+fn no_wadm_message(lattice: Option<&str>) -> String {
+    let (on, subject) = match lattice {
+        Some(l) => (format!("on lattice `{l}`"), format!("wadm.api.{l}.*")),
+        None => (
+            "on this lattice".to_string(),
+            "wadm.api.<lattice>.*".to_string(),
+        ),
+    };
+    format!(
+        "no wadm is answering {on} (NATS reported no responders for {subject}). Start wadm \
+         next to this NATS server (`wash up` starts NATS, wadm and a host), or check that \
+         NATS_HOST/NATS_PORT point at the NATS server of your lattice"
+    )
+}
+
 fn nonempty(s: &str) -> &str {
-    if s.trim().is_empty() {
+    let s = s.trim().trim_end_matches('.');
+    if s.is_empty() {
         "(no message from wadm)"
     } else {
         s
@@ -1116,8 +1129,9 @@ pub async fn connect_nats(opts: &NatsOptions) -> Result<async_nats::Client, Depl
         }),
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => {
+            // The error's Display repeats its source; the source alone reads best.
             let reason = match std::error::Error::source(&e) {
-                Some(src) => format!("{e}: {src}"),
+                Some(src) => src.to_string(),
                 None => e.to_string(),
             };
             Err(match e.kind() {
@@ -1204,7 +1218,14 @@ pub async fn connect_checked(
 /// Asks wadm for its application list; `Ok(n)` = wadm answers and stores `n` applications.
 /// `lattice` is only used to name the lattice in the error.
 pub async fn ping_wadm(client: &wadm_client::Client, lattice: &str) -> Result<usize, DeployError> {
-    match client.list_manifests().await {
+    let mut result = client.list_manifests().await;
+    if matches!(&result, Err(ClientError::NatsError(e)) if e.kind() == RequestErrorKind::NoResponders)
+    {
+        // A wadm that has just started may not have its subscription registered yet.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        result = client.list_manifests().await;
+    }
+    match result {
         Ok(list) => Ok(list.len()),
         Err(ClientError::NatsError(e)) if e.kind() == RequestErrorKind::NoResponders => {
             Err(DeployError::NoWadm {
@@ -1563,6 +1584,15 @@ pub async fn deploy(
                     }
                 }
                 trackers = still;
+            }
+            Err(DeployError::NoWadm { lattice }) => {
+                // wadm went away: no point in waiting for it.
+                for t in trackers.drain(..) {
+                    results[t.idx] = Some(Err(DeployError::NoWadm {
+                        lattice: lattice.clone(),
+                    }));
+                }
+                break;
             }
             Err(e) => last_error = Some(e),
         }

@@ -177,9 +177,15 @@ impl Generator {
         Self::with_templates(TemplateSet::builtin()?)
     }
 
+    /// A generator over the templates a project can use: built-ins, then
+    /// `PELATO_TEMPLATES` directories, then the project's `templates/`.
+    pub fn for_project(project_dir: &Path) -> Result<Generator, GenError> {
+        Self::with_templates(TemplateSet::discover(project_dir)?)
+    }
+
     /// A generator over a given template set.
     pub fn with_templates(templates: TemplateSet) -> Result<Generator, GenError> {
-        let wit = Wit::embedded()?;
+        let wit = Wit::for_templates(&templates)?;
         let mut hbs = Handlebars::new();
         hbs.set_strict_mode(true);
         hbs.register_escape_fn(handlebars::no_escape);

@@ -42,6 +42,9 @@ mod bindings {
 
 use bindings::wasmcloud::messaging::types::BrokerMessage;
 
+/// The export through which the harness delivers messages.
+pub const HANDLER_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
+
 /// Interfaces a component may import besides its world's: what the WASI
 /// preview1 adapter needs. (No sockets: the guest has no network.)
 pub const ALLOWED_WASI_IMPORTS: &[&str] = &[
@@ -347,6 +350,12 @@ impl Harness {
     /// Loads a component from bytes, using the compiled-code cache.
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent<'_>, HarnessError> {
         let shape = ComponentShape::of(bytes)?;
+        if !shape.exports.contains(HANDLER_EXPORT) {
+            return Err(HarnessError::Load(format!(
+                "the harness runs components that export `{HANDLER_EXPORT}`; this one exports: {}",
+                shape.exports.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
         let component = self.compile(bytes)?;
         let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
         let pre = bindings::ProcessorNatsPre::new(pre).map_err(load_err)?;

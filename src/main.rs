@@ -30,6 +30,8 @@ enum Command {
     Metrics(commands::metrics::MetricsArgs),
     /// Remove generated files and/or the shared cache.
     Clean(commands::clean::CleanArgs),
+    /// List the built-in and user templates with their WIT worlds.
+    Templates(commands::templates::TemplatesArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Brush(a) => a.exec(),
         Command::Metrics(a) => a.exec(),
         Command::Clean(a) => a.exec(),
+        Command::Templates(a) => a.exec(),
     };
     match result {
         Ok(code) => code,

@@ -62,9 +62,19 @@ pub enum PipelineError {
 impl Project {
     /// Loads and validates `dir/workflow.yaml` and the settings.
     pub fn load(dir: &Path) -> Result<Project, PipelineError> {
-        let generator = Generator::new()?;
+        let generator = Generator::for_project(dir)?;
         let known = generator.templates().names();
-        let workflow = Workflow::load(dir, &known)?;
+        let aliases: Vec<(String, String)> = generator
+            .templates()
+            .iter()
+            .flat_map(|t| {
+                t.meta
+                    .aliases
+                    .iter()
+                    .map(|a| (a.clone(), t.meta.name.clone()))
+            })
+            .collect();
+        let workflow = Workflow::load_with_aliases(dir, &known, &aliases)?;
         let settings = Settings::load(&workflow.root)?;
         Ok(Project {
             workflow,

@@ -4,7 +4,7 @@
 //! Built-in templates and the WIT they use are embedded in the binary, so an
 //! installed `pelato` works outside the repository.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use wit_parser::{PackageId, Resolve, WorldId};
@@ -56,7 +56,15 @@ pub struct Template {
     pub manifest: String,
     /// Where it came from.
     pub origin: TemplateOrigin,
+    /// A user template's own WIT package (`world.wit`): path and text.
+    pub wit: Option<(PathBuf, String)>,
 }
+
+/// Environment variable listing extra template directories (`:`-separated);
+/// each holds one sub-directory per template.
+pub const TEMPLATES_ENV: &str = "PELATO_TEMPLATES";
+/// A project's own template directory.
+pub const PROJECT_TEMPLATES_DIR: &str = "templates";
 
 /// Errors loading templates or their WIT.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +80,18 @@ pub enum TemplateError {
     /// WIT did not parse or resolve.
     #[error("WIT: {0:#}")]
     Wit(anyhow::Error),
+    /// A user template directory is broken.
+    #[error("template {dir}: {file}: {message} — fix: {fix}")]
+    User {
+        /// Template directory.
+        dir: PathBuf,
+        /// File concerned.
+        file: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// The world named by a template does not exist.
     #[error("template `{template}` names world `{world}`, which is not in the WIT: {message}")]
     World {
@@ -116,9 +136,63 @@ impl TemplateSet {
                 glue: glue.to_string(),
                 manifest: manifest.to_string(),
                 origin: TemplateOrigin::Builtin,
+                wit: None,
             });
         }
         Ok(TemplateSet { templates })
+    }
+
+    /// Built-in templates plus user templates from `PELATO_TEMPLATES` and the
+    /// project's `templates/` directory (in that order).
+    pub fn discover(project_dir: &Path) -> Result<TemplateSet, TemplateError> {
+        let mut set = Self::builtin()?;
+        let mut roots: Vec<PathBuf> = std::env::var_os(TEMPLATES_ENV)
+            .map(|v| {
+                std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        roots.push(project_dir.join(PROJECT_TEMPLATES_DIR));
+        for root in roots {
+            let Ok(entries) = std::fs::read_dir(&root) else {
+                continue;
+            };
+            let mut dirs: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("template.toml").is_file())
+                .collect();
+            dirs.sort();
+            for dir in dirs {
+                set.add(Template::load_dir(&dir)?)?;
+            }
+        }
+        Ok(set)
+    }
+
+    /// Adds a template; its name and aliases must be new.
+    pub fn add(&mut self, t: Template) -> Result<(), TemplateError> {
+        let names = std::iter::once(&t.meta.name).chain(t.meta.aliases.iter());
+        for n in names {
+            if let Some(existing) = self.get(n) {
+                let dir = match &t.origin {
+                    TemplateOrigin::Dir(d) => d.clone(),
+                    TemplateOrigin::Builtin => PathBuf::from("builtin"),
+                };
+                let other = match &existing.origin {
+                    TemplateOrigin::Builtin => "a built-in template".to_string(),
+                    TemplateOrigin::Dir(d) => d.display().to_string(),
+                };
+                return Err(TemplateError::User {
+                    dir,
+                    file: "template.toml".into(),
+                    message: format!("the name `{n}` is already taken by {other}"),
+                    fix: "give the template (and its aliases) a name of its own".into(),
+                });
+            }
+        }
+        self.templates.push(t);
+        Ok(())
     }
 
     /// Canonical names of all templates.
@@ -136,6 +210,60 @@ impl TemplateSet {
         self.templates
             .iter()
             .find(|t| t.meta.name == name || t.meta.aliases.iter().any(|a| a == name))
+    }
+}
+
+impl Template {
+    /// Loads a user template from a directory holding `template.toml`,
+    /// `glue.go.hbs`, `wadm.yaml.hbs` and optionally `world.wit`.
+    pub fn load_dir(dir: &Path) -> Result<Template, TemplateError> {
+        let err = |file: &str, message: String, fix: &str| TemplateError::User {
+            dir: dir.to_path_buf(),
+            file: file.to_string(),
+            message,
+            fix: fix.to_string(),
+        };
+        let read = |file: &str, fix: &str| {
+            std::fs::read_to_string(dir.join(file)).map_err(|e| err(file, e.to_string(), fix))
+        };
+        let meta_text = read(
+            "template.toml",
+            "create template.toml with name, world and description",
+        )?;
+        let meta: TemplateMeta = toml::from_str(&meta_text).map_err(|e| {
+            err(
+                "template.toml",
+                e.to_string(),
+                "template.toml needs `name`, `world` and `description` (optional: `aliases`, `required`)",
+            )
+        })?;
+        let glue = read("glue.go.hbs", "add the Go glue template glue.go.hbs")?;
+        let manifest = read(
+            "wadm.yaml.hbs",
+            "add the wadm manifest template wadm.yaml.hbs",
+        )?;
+        for (file, text) in [("glue.go.hbs", &glue), ("wadm.yaml.hbs", &manifest)] {
+            handlebars::Template::compile(text).map_err(|e| {
+                err(
+                    file,
+                    format!("handlebars syntax error: {e}"),
+                    "fix the template syntax",
+                )
+            })?;
+        }
+        let wit_path = dir.join("world.wit");
+        let wit = match std::fs::read_to_string(&wit_path) {
+            Ok(text) => Some((wit_path, text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(err("world.wit", e.to_string(), "make world.wit readable")),
+        };
+        Ok(Template {
+            meta,
+            glue,
+            manifest,
+            origin: TemplateOrigin::Dir(dir.to_path_buf()),
+            wit,
+        })
     }
 }
 
@@ -160,6 +288,25 @@ impl Wit {
             resolve,
             main: main.expect("WIT_FILES is not empty"),
         })
+    }
+
+    /// The embedded WIT plus every user template's `world.wit`.
+    pub fn for_templates(set: &TemplateSet) -> Result<Wit, TemplateError> {
+        let mut wit = Self::embedded()?;
+        for t in set.iter() {
+            if let (Some((path, text)), TemplateOrigin::Dir(dir)) = (&t.wit, &t.origin) {
+                wit.resolve.push_str(path, text).map_err(|e| TemplateError::User {
+                    dir: dir.clone(),
+                    file: "world.wit".into(),
+                    message: format!("{e:#}"),
+                    fix: "world.wit must hold one WIT package; it may use wasmcloud:messaging@0.2.0".into(),
+                })?;
+            }
+        }
+        for t in set.iter() {
+            wit.world(t)?;
+        }
+        Ok(wit)
     }
 
     /// Finds the world a template names.

@@ -1113,6 +1113,8 @@ struct Checker<'a> {
     outline: Outline,
     diags: Vec<Diagnostic>,
     known: &'a [String],
+    /// `(alias, canonical)` type names: built-in and user templates'.
+    aliases: Vec<(String, String)>,
     /// Canonical paths of the Go files already checked.
     go_checked: Vec<PathBuf>,
 }
@@ -1851,18 +1853,25 @@ impl Checker<'_> {
 
         let type_written = self.task_str(m, i, label, "type", "processor_nats");
         let template = type_written.as_ref().and_then(|t| {
-            let resolved = canonical_template(t).unwrap_or(t);
+            let resolved = canonical_template(t)
+                .or_else(|| {
+                    self.aliases
+                        .iter()
+                        .find(|(a, _)| a == t)
+                        .map(|(_, c)| c.as_str())
+                })
+                .unwrap_or(t);
             if self.known.iter().any(|k| k == resolved) {
                 return Some(resolved.to_string());
             }
             let mut names: Vec<String> = self.known.to_vec();
-            for (alias, canon) in TEMPLATE_ALIASES {
+            for (alias, canon) in &self.aliases {
                 if self.known.iter().any(|k| k == canon) {
                     names.push(format!("{alias} (= {canon})"));
                 }
             }
             let mut cands: Vec<&str> = self.known.iter().map(String::as_str).collect();
-            cands.extend(TEMPLATE_ALIASES.iter().map(|(a, _)| *a));
+            cands.extend(self.aliases.iter().map(|(a, _)| a.as_str()));
             let fix = match suggest(t, &cands) {
                 Some(s) => format!("did you mean `{s}`? known types: {}", names.join(", ")),
                 None => format!("use one of the known types: {}", names.join(", ")),
@@ -2445,6 +2454,16 @@ impl Workflow {
     /// first, then looked up there. On failure, [`WorkflowError::Invalid`] lists
     /// every problem found in workflow.yaml and the Go task files.
     pub fn load(project_dir: &Path, known_templates: &[String]) -> Result<Workflow, WorkflowError> {
+        Self::load_with_aliases(project_dir, known_templates, &[])
+    }
+
+    /// Like [`Workflow::load`], with extra `(alias, canonical)` type names
+    /// (user templates' aliases) on top of the built-in ones.
+    pub fn load_with_aliases(
+        project_dir: &Path,
+        known_templates: &[String],
+        extra_aliases: &[(String, String)],
+    ) -> Result<Workflow, WorkflowError> {
         let display = PathBuf::from(WORKFLOW_FILE);
         match fs::metadata(project_dir) {
             Ok(m) if m.is_dir() => {}
@@ -2489,6 +2508,11 @@ impl Workflow {
             outline: Outline::parse(&text),
             diags: Vec::new(),
             known: known_templates,
+            aliases: TEMPLATE_ALIASES
+                .iter()
+                .map(|(a, c)| (a.to_string(), c.to_string()))
+                .chain(extra_aliases.iter().cloned())
+                .collect(),
             go_checked: Vec::new(),
         };
         let workflow = checker.check_document(&value, &file);

@@ -8,7 +8,9 @@ mod nats_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nats_support::{free_port, host_id, start_wadm, unique_lattice, FakeHost, NatsServer};
+use nats_support::{
+    free_port, host_id, start_wadm, unique_lattice, wait_for_wadm_hosts, FakeHost, NatsServer,
+};
 use pelato::deploy::{
     self, AppManifest, AppReport, AppState, DeployError, DeployOptions, NatsOptions,
 };
@@ -358,8 +360,8 @@ async fn simulated_hosts_deploy_and_remove() {
         Duration::from_millis(500),
     )
     .await;
-    // Let wadm pick the hosts up (first heartbeat) before the app arrives.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Deploy once wadm knows both hosts (see `simulated_hosts_join_while_waiting` for why).
+    wait_for_wadm_hosts(&nats, &lattice, 2, Duration::from_secs(10)).await;
     let dir = tempfile::tempdir().unwrap();
     let app = load(
         dir.path(),
@@ -473,11 +475,11 @@ async fn simulated_hosts_join_while_waiting() {
     let port = nats.port;
     let lat = lattice.clone();
     let hosts = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(2000)).await;
         FakeHost::start(port, &lat, edge_and_cloud(), Duration::from_millis(500)).await
     });
     let mut seen = Vec::new();
-    let first = deploy::deploy(&client, std::slice::from_ref(&v1), &wait_for(5), &mut |r| {
+    let first = deploy::deploy(&client, std::slice::from_ref(&v1), &wait_for(6), &mut |r| {
         seen.push(r.transitions.last().cloned().unwrap())
     })
     .await
@@ -587,6 +589,7 @@ async fn unsatisfiable_spread_is_reported_as_failed() {
         .unwrap()
         .unwrap_err();
     let report = err.report().expect("a report").clone();
+    eprintln!("{err}");
     assert!(matches!(err, DeployError::Failed { .. }), "{err}");
     assert_eq!(report.state, AppState::Failed);
     assert!(
@@ -617,6 +620,7 @@ async fn wait_times_out_without_hosts() {
         .unwrap()
         .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(5));
+    eprintln!("{err}");
     assert!(matches!(err, DeployError::WaitTimeout { .. }), "{err}");
     let msg = err.to_string();
     assert!(
@@ -637,6 +641,7 @@ async fn no_wadm_is_reported_quickly_naming_the_lattice() {
         "took {:?}",
         t.elapsed()
     );
+    eprintln!("{err}");
     assert!(matches!(err, DeployError::NoWadm { .. }), "{err}");
     assert!(
         err.to_string()
@@ -662,12 +667,35 @@ async fn nats_down_is_reported_with_the_address() {
         "took {:?}",
         t.elapsed()
     );
+    eprintln!("{err}");
     assert!(matches!(err, DeployError::Unreachable { .. }), "{err}");
     assert!(
         err.to_string()
             .starts_with(&format!("cannot reach NATS at 127.0.0.1:{port}")),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_failure_is_reported() {
+    let nats = NatsServer::start_with(&["--auth", "s3cret-token"]);
+    let t = Instant::now();
+    let Err(err) = deploy::connect(&nats.options("default")).await else {
+        panic!("connected without credentials")
+    };
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        t.elapsed()
+    );
+    eprintln!("{err}");
+    assert!(matches!(err, DeployError::Auth { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("NATS at {} refused the connection", nats.addr())),
+        "{msg}"
+    );
+    assert!(msg.contains("credentials"), "{msg}");
 }
 
 /// wadm 0.21 answers for every lattice on its NATS (it subscribes to `wadm.api.>`), so a wrong

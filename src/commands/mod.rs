@@ -6,6 +6,7 @@ pub mod call;
 pub mod clean;
 pub mod gen;
 pub mod metrics;
+pub mod templates;
 pub mod test;
 
 use std::path::PathBuf;

@@ -4,8 +4,9 @@
 //! `main`, standard library only) that
 //!
 //! * declares a Go type for every WIT type the world's functions use
-//!   (records → structs, enums/flags → integer types, variants → tagged structs,
-//!   `option`/`result` → the generic `pelatoOption`/`pelatoResult`);
+//!   (records → structs, enums/flags → `uint32` types with constants, variants →
+//!   tagged structs, tuples → the generic `pelatoTupleN`, `option`/`result` →
+//!   the generic `pelatoOption`/`pelatoResult`);
 //! * binds every imported function with `//go:wasmimport` and a typed Go wrapper
 //!   named `pelato<Interface><Function>`;
 //! * exports every exported function with `//go:wasmexport`, lifting its
@@ -22,7 +23,16 @@
 //! conversion it was written with. Memory layouts come from
 //! [`wit_parser::SizeAlign`]; flat signatures from [`Resolve::wasm_signature`].
 //!
-//! All generated identifiers start with `pelato`, which is reserved in task files.
+//! All generated identifiers start with `pelato`, which is reserved in task files;
+//! clashes between them (a record named `keep` and the prelude's `pelatoKeep`, a
+//! world-level import `host-echo` and interface `host`'s `echo`, a variant case
+//! `tag` and the discriminant field `Tag`) are resolved by numbering (types,
+//! wrappers, constants) or a trailing `_` (struct fields).
+//!
+//! Not supported (reported as [`GlueError::Unsupported`], naming the function):
+//! resources and handles, async functions, `future`/`stream`/`error-context`,
+//! `map`, fixed-length lists, and flags with more than 32 members (which the
+//! component model rejects anyway).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -136,6 +146,7 @@ pub fn generate(
         world: world_name.clone(),
         type_names: HashMap::new(),
         used_names: prelude_idents(),
+        tuple_names: HashMap::new(),
         decls: String::new(),
         helpers: BTreeMap::new(),
         in_progress: HashSet::new(),
@@ -228,6 +239,15 @@ fn prelude_idents() -> HashSet<String> {
     out
 }
 
+/// Writes `\tname rest` lines with the names padded to one column, as gofmt
+/// aligns struct fields and const specs.
+fn push_aligned(s: &mut String, rows: &[(String, String)]) {
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (n, rest) in rows {
+        let _ = writeln!(s, "\t{n:<width$} {rest}");
+    }
+}
+
 /// Go field names for a record's fields, in order: camel case, made unique.
 fn record_fields(r: &Record) -> Vec<String> {
     let mut used = HashSet::new();
@@ -292,6 +312,7 @@ struct Gen<'a> {
     world: String,
     type_names: HashMap<TypeId, String>,
     used_names: HashSet<String>,
+    tuple_names: HashMap<usize, String>,
     decls: String,
     helpers: BTreeMap<String, String>,
     in_progress: HashSet<String>,
@@ -487,14 +508,11 @@ impl Gen<'_> {
                 let err = self.go_type_opt(r.err.as_ref());
                 format!("pelatoResult[{ok}, {err}]")
             }
+            TypeDefKind::Tuple(t) if t.types.is_empty() => "struct{}".into(),
             TypeDefKind::Tuple(t) => {
-                let mut s = String::from("struct{ ");
-                for (i, ty) in t.types.iter().enumerate() {
-                    let g = self.go_type(ty);
-                    let _ = write!(s, "F{i} {g}; ");
-                }
-                s.push('}');
-                s
+                let args: Vec<String> = t.types.iter().map(|ty| self.go_type(ty)).collect();
+                let name = self.tuple_type(args.len());
+                format!("{name}[{}]", args.join(", "))
             }
             TypeDefKind::Record(_)
             | TypeDefKind::Enum(_)
@@ -542,6 +560,28 @@ impl Gen<'_> {
         self.reserve(format!("pelato{owner}{base}"))
     }
 
+    /// Declares the generic Go struct for tuples of `arity` (on first use) and
+    /// returns its name.
+    fn tuple_type(&mut self, arity: usize) -> String {
+        if let Some(n) = self.tuple_names.get(&arity) {
+            return n.clone();
+        }
+        let name = self.reserve(format!("pelatoTuple{arity}"));
+        self.tuple_names.insert(arity, name.clone());
+        let params: Vec<String> = (0..arity).map(|i| format!("T{i}")).collect();
+        let rows: Vec<(String, String)> = (0..arity)
+            .map(|i| (format!("F{i}"), format!("T{i}")))
+            .collect();
+        let mut s = format!(
+            "// {name} is a WIT tuple of {arity}: field Fi is element i.\ntype {name}[{} any] struct {{\n",
+            params.join(", ")
+        );
+        push_aligned(&mut s, &rows);
+        s.push_str("}\n\n");
+        self.decls.push_str(&s);
+        name
+    }
+
     fn declare(&mut self, id: TypeId, name: &str, kind: &TypeDefKind) {
         let wit_name = self.resolve.types[id].name.clone().unwrap_or_default();
         let mut s = String::new();
@@ -551,10 +591,11 @@ impl Gen<'_> {
                     s,
                     "// {name} is WIT record `{wit_name}`.\ntype {name} struct {{"
                 );
+                let mut rows = Vec::new();
                 for (f, fname) in r.fields.iter().zip(record_fields(r)) {
-                    let t = self.go_type(&f.ty);
-                    let _ = writeln!(s, "\t{fname} {t}");
+                    rows.push((fname, self.go_type(&f.ty)));
                 }
+                push_aligned(&mut s, &rows);
                 s.push_str("}\n\n");
             }
             TypeDefKind::Enum(e) => {
@@ -562,10 +603,12 @@ impl Gen<'_> {
                     s,
                     "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst ("
                 );
+                let mut rows = Vec::new();
                 for (i, c) in e.cases.iter().enumerate() {
                     let k = self.reserve(format!("{name}{}", camel(&c.name)));
-                    let _ = writeln!(s, "\t{k} {name} = {i}");
+                    rows.push((k, format!("{name} = {i}")));
                 }
+                push_aligned(&mut s, &rows);
                 s.push_str(")\n\n");
             }
             TypeDefKind::Flags(f) => {
@@ -573,28 +616,33 @@ impl Gen<'_> {
                     s,
                     "// {name} is WIT flags `{wit_name}`.\ntype {name} uint32\n\nconst ("
                 );
+                let mut rows = Vec::new();
                 for (i, c) in f.flags.iter().enumerate() {
                     let k = self.reserve(format!("{name}{}", camel(&c.name)));
-                    let _ = writeln!(s, "\t{k} {name} = 1 << {i}");
+                    rows.push((k, format!("{name} = 1 << {i}")));
                 }
+                push_aligned(&mut s, &rows);
                 s.push_str(")\n\n");
             }
             TypeDefKind::Variant(v) => {
                 let _ = writeln!(
                     s,
-                    "// {name} is WIT variant `{wit_name}`: Tag selects the case; only that case's field is meaningful.\ntype {name} struct {{\n\tTag uint32"
+                    "// {name} is WIT variant `{wit_name}`: Tag selects the case; only that case's field is meaningful.\ntype {name} struct {{"
                 );
+                let mut rows = vec![("Tag".to_string(), "uint32".to_string())];
                 for (c, fname) in v.cases.iter().zip(case_fields(v)) {
                     if let (Some(t), Some(fname)) = (&c.ty, fname) {
-                        let t = self.go_type(t);
-                        let _ = writeln!(s, "\t{fname} {t}");
+                        rows.push((fname, self.go_type(t)));
                     }
                 }
+                push_aligned(&mut s, &rows);
                 s.push_str("}\n\nconst (\n");
+                let mut rows = Vec::new();
                 for (i, c) in v.cases.iter().enumerate() {
                     let k = self.reserve(format!("{name}Tag{}", camel(&c.name)));
-                    let _ = writeln!(s, "\t{k} uint32 = {i}");
+                    rows.push((k, format!("uint32 = {i}")));
                 }
+                push_aligned(&mut s, &rows);
                 s.push_str(")\n\n");
             }
             _ => {}
@@ -1382,10 +1430,219 @@ impl Gen<'_> {
         for h in self.helpers.values() {
             out.push_str(h);
         }
+        // gofmt: exactly one newline at the end.
+        out.truncate(out.trim_end().len());
+        out.push('\n');
         GoGlue {
             source: out,
             exports: self.exports,
             imports: self.imports,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(wit: &str, name: &str) -> (Resolve, WorldId) {
+        let mut resolve = Resolve::default();
+        let pkg = resolve.push_str("t.wit", wit).expect("test WIT parses");
+        let w = resolve.select_world(&[pkg], Some(name)).expect("world");
+        (resolve, w)
+    }
+
+    fn gen(wit: &str, name: &str) -> GoGlue {
+        let (resolve, w) = world(wit, name);
+        generate(&resolve, w, &GlueOptions::default()).expect("glue")
+    }
+
+    fn gen_err(wit: &str, name: &str) -> String {
+        let (resolve, w) = world(wit, name);
+        match generate(&resolve, w, &GlueOptions::default()) {
+            Err(e @ GlueError::Unsupported { .. }) => e.to_string(),
+            Err(e) => panic!("expected Unsupported, got {e}"),
+            Ok(_) => panic!("expected an error"),
+        }
+    }
+
+    /// Every package-level identifier the file declares, with repeats.
+    fn top_level_idents(src: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_const = false;
+        for line in src.lines() {
+            if line == "const (" {
+                in_const = true;
+                continue;
+            }
+            if in_const {
+                if line == ")" {
+                    in_const = false;
+                } else if let Some(id) = line.split_whitespace().next() {
+                    out.push(id.to_string());
+                }
+                continue;
+            }
+            for kw in ["func ", "type ", "var ", "const "] {
+                if let Some(rest) = line.strip_prefix(kw) {
+                    let id: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_unique_idents(src: &str) {
+        let ids = top_level_idents(src);
+        let mut seen = HashSet::new();
+        for id in &ids {
+            assert!(seen.insert(id), "`{id}` declared twice:\n{src}");
+        }
+    }
+
+    #[test]
+    fn glue_binds_imports_and_exports_with_stable_names() {
+        let g = gen(
+            r#"package t:m@0.2.0;
+interface types {
+  record broker-message { subject: string, body: list<u8>, reply-to: option<string> }
+}
+interface handler {
+  use types.{broker-message};
+  handle-message: func(msg: broker-message) -> result<_, string>;
+}
+interface consumer {
+  use types.{broker-message};
+  publish: func(msg: broker-message) -> result<_, string>;
+}
+world w { import consumer; export handler; }
+"#,
+            "w",
+        );
+        assert_eq!(g.exports.len(), 1);
+        assert_eq!(g.exports[0].export_name, "t:m/handler@0.2.0#handle-message");
+        assert_eq!(g.exports[0].go_name, "pelatoOnHandlerHandleMessage");
+        assert_eq!(
+            g.exports[0].go_signature,
+            "func pelatoOnHandlerHandleMessage(a0 pelatoBrokerMessage) pelatoResult[struct{}, string]"
+        );
+        assert_eq!(g.imports.len(), 1);
+        assert_eq!(g.imports[0].module, "t:m/consumer@0.2.0");
+        assert_eq!(g.imports[0].field, "publish");
+        assert_eq!(g.imports[0].go_name, "pelatoConsumerPublish");
+        assert!(g
+            .source
+            .contains("//go:wasmexport cabi_post_t:m/handler@0.2.0#handle-message\n"));
+        assert!(g
+            .source
+            .contains("//go:wasmimport t:m/consumer@0.2.0 publish\n"));
+        // gofmt-style alignment of struct fields.
+        assert!(g.source.contains(
+            "type pelatoBrokerMessage struct {\n\tSubject string\n\tBody    []byte\n\tReplyTo pelatoOption[string]\n}\n"
+        ));
+        assert!(g.source.ends_with("}\n") && !g.source.ends_with("\n\n"));
+        assert_unique_idents(&g.source);
+    }
+
+    #[test]
+    fn glue_import_without_params_declares_no_unused_slots() {
+        let g = gen(
+            "package t:n;\nworld w {\n  import now: func() -> u64;\n  import ping: func();\n}\n",
+            "w",
+        );
+        let wrapper = &g.source[g.source.find("func pelatoNow()").expect("wrapper")..];
+        let wrapper = &wrapper[..wrapper.find("\n}\n").unwrap()];
+        assert!(!wrapper.contains("flat"), "{wrapper}");
+        assert!(g.source.contains("func pelatoPing() {"));
+    }
+
+    #[test]
+    fn glue_names_never_clash() {
+        let g = gen(
+            r#"package t:c;
+interface host {
+  record keep { k: u8 }
+  record arena { a: u8 }
+  record host-echo { x: u8 }
+  variant tagged { tag(u32), other(string), %type }
+  echo: func(x: keep, y: arena, t: tagged) -> host-echo;
+}
+world w {
+  import host;
+  import host-echo: func(x: u8) -> u8;
+  export echo: func(x: u8) -> u8;
+  export on-echo: func(x: u8) -> u8;
+}
+"#,
+            "w",
+        );
+        assert_unique_idents(&g.source);
+        // The discriminant keeps its name; the clashing case field moves aside.
+        assert!(g
+            .source
+            .contains("\tTag   uint32\n\tTag_  uint32\n\tOther string\n"));
+        let names: Vec<&str> = g.imports.iter().map(|i| i.go_name.as_str()).collect();
+        assert_eq!(names.len(), 2);
+        assert_ne!(names[0], names[1]);
+        assert!(names.contains(&"pelatoHostEcho"), "{names:?}");
+        let hooks: Vec<&str> = g.exports.iter().map(|e| e.go_name.as_str()).collect();
+        assert_eq!(hooks, ["pelatoOnEcho", "pelatoOnOnEcho"]);
+        assert!(
+            !g.source.contains("type pelatoKeep "),
+            "prelude's pelatoKeep reused"
+        );
+    }
+
+    #[test]
+    fn glue_tuples_are_generic_structs() {
+        let g = gen(
+            "package t:t;\nworld w {\n  export f: func(x: tuple<u8, string>) -> tuple<u8, string, tuple<u64, bool>>;\n}\n",
+            "w",
+        );
+        assert!(g.exports[0].go_signature.ends_with(
+            "(a0 pelatoTuple2[uint8, string]) pelatoTuple3[uint8, string, pelatoTuple2[uint64, bool]]"
+        ));
+        assert!(g
+            .source
+            .contains("type pelatoTuple2[T0, T1 any] struct {\n\tF0 T0\n\tF1 T1\n}\n"));
+        assert_eq!(g.source.matches("type pelatoTuple2[").count(), 1);
+    }
+
+    #[test]
+    fn glue_unsupported_features_say_what_and_where() {
+        let msg = gen_err(
+            "package t:r;\ninterface i {\n  resource bucket { get: func() -> u8; }\n  open: func() -> bucket;\n}\nworld w { import i; }\n",
+            "w",
+        );
+        assert!(msg.contains("resource type `bucket`"), "{msg}");
+        assert!(msg.contains("t:r/i#"), "{msg}");
+        let msg = gen_err("package t:a;\nworld w { export f: async func(); }\n", "w");
+        assert!(msg.contains("async function (in `f`)"), "{msg}");
+        let msg = gen_err(
+            "package t:s;\nworld w { export f: func(x: future<u8>); }\n",
+            "w",
+        );
+        assert!(msg.contains("`future`"), "{msg}");
+    }
+
+    #[test]
+    fn glue_prelude_idents_are_reserved() {
+        let ids = prelude_idents();
+        for id in [
+            "pelatoKeep",
+            "pelatoArena",
+            "pelatoOption",
+            "pelatoResult",
+            "pelatoPad",
+            "pelatoCabiRealloc",
+            "pelatoExportRet",
+            "pelatoMaxMessageBytes",
+        ] {
+            assert!(ids.contains(id), "{id}");
         }
     }
 }

@@ -56,7 +56,12 @@ pub fn parse(wit: &str, world: &str) -> (Resolve, WorldId) {
 /// field is the same function name (`iface#name` ↔ `host` import `name`; a
 /// world-level export `name` ↔ world-level import `host-name`) and return what
 /// it returns.
-pub fn passthrough_hooks(resolve: &Resolve, world: WorldId, glue: &GoGlue, handwritten: &str) -> String {
+pub fn passthrough_hooks(
+    resolve: &Resolve,
+    world: WorldId,
+    glue: &GoGlue,
+    handwritten: &str,
+) -> String {
     let w = &resolve.worlds[world];
     let mut funcs = HashMap::new();
     for (key, item) in &w.exports {
@@ -102,12 +107,7 @@ pub fn passthrough_hooks(resolve: &Resolve, world: WorldId, glue: &GoGlue, handw
 
 /// Generates the glue, compiles it with the real Go and componentizes it.
 /// `go_files` are extra files of the Go module (hooks, `func main`).
-pub fn build_world(
-    wit: &str,
-    world: &str,
-    opts: &GlueOptions,
-    extra_go: &str,
-) -> BuiltWorld {
+pub fn build_world(wit: &str, world: &str, opts: &GlueOptions, extra_go: &str) -> BuiltWorld {
     let (resolve, world_id) = parse(wit, world);
     let glue = glue::generate(&resolve, world_id, opts)
         .unwrap_or_else(|e| panic!("glue generation failed: {e}"));
@@ -119,7 +119,11 @@ pub fn build_world(
         &glue.source,
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("go.mod"), "module pelato.local/x\n\ngo 1.24\n").unwrap();
+    std::fs::write(
+        dir.path().join("go.mod"),
+        "module pelato.local/x\n\ngo 1.24\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("zz_pelato_bindings.go"), &glue.source).unwrap();
     std::fs::write(dir.path().join("hooks.go"), hooks).unwrap();
     std::fs::write(dir.path().join("main.go"), extra_go).unwrap();
@@ -132,7 +136,10 @@ pub fn build_world(
         Err(e) => {
             // Keep the module around for a post-mortem.
             let keep = dir.keep();
-            panic!("Go build of world `{world}` failed (module kept in {}):\n{e}", keep.display());
+            panic!(
+                "Go build of world `{world}` failed (module kept in {}):\n{e}",
+                keep.display()
+            );
         }
     };
     let bytes = pelato::build::componentize(&out.wasm, &resolve, world_id)
@@ -257,7 +264,10 @@ pub fn instantiate(
         let behaviour = custom.get(&full).cloned();
         let log = log.clone();
         inst.func_new_async(fname, move |_store, _ty: ComponentFunc, params, results| {
-            log.lock().unwrap().calls.push((full.clone(), params.to_vec()));
+            log.lock()
+                .unwrap()
+                .calls
+                .push((full.clone(), params.to_vec()));
             let out = match &behaviour {
                 Some(f) => f(params),
                 None => {
@@ -268,7 +278,10 @@ pub fn instantiate(
             match (out, results.first_mut()) {
                 (Some(v), Some(slot)) => *slot = v,
                 (None, None) => {}
-                (o, r) => panic!("host `{full}`: result {o:?} for {} result slots", r.map_or(0, |_| 1)),
+                (o, r) => panic!(
+                    "host `{full}`: result {o:?} for {} result slots",
+                    r.map_or(0, |_| 1)
+                ),
             }
             Box::new(async { Ok(()) })
         })
@@ -450,7 +463,11 @@ fn same_opt(a: &Option<Box<Val>>, b: &Option<Box<Val>>) -> bool {
 pub fn show(v: &Val) -> String {
     let s = format!("{v:?}");
     if s.len() > 600 {
-        format!("{}… ({} chars)", &s[..s.char_indices().nth(600).map_or(s.len(), |(i, _)| i)], s.len())
+        format!(
+            "{}… ({} chars)",
+            &s[..s.char_indices().nth(600).map_or(s.len(), |(i, _)| i)],
+            s.len()
+        )
     } else {
         s
     }
@@ -465,7 +482,12 @@ pub fn list(v: Vec<Val>) -> Val {
     Val::List(v)
 }
 pub fn rec(fields: &[(&str, Val)]) -> Val {
-    Val::Record(fields.iter().map(|(n, v)| (n.to_string(), v.clone())).collect())
+    Val::Record(
+        fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect(),
+    )
 }
 pub fn tup(v: Vec<Val>) -> Val {
     Val::Tuple(v)

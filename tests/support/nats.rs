@@ -80,6 +80,11 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts nats-server with JetStream on random ports and waits until it is healthy.
     pub fn start() -> NatsServer {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Self::start`], with extra command-line arguments (e.g. `--auth TOKEN`).
+    pub fn start_with(extra: &[&str]) -> NatsServer {
         let bin = nats_server_binary();
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(&bin)
@@ -87,6 +92,7 @@ impl NatsServer {
             .arg(dir.path().join("store"))
             .arg("--ports_file_dir")
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -178,7 +184,43 @@ pub async fn start_wadm(nats: &NatsServer) -> Wadm {
         ..Default::default()
     };
     let tasks = wadm::start_wadm(config).await.expect("wadm should start");
+    // `start_wadm` returns once its API subscription is sent, not once the server has it:
+    // wait until wadm answers, so a request right after this never sees "no responders".
+    let client = async_nats::connect(nats.addr()).await.expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .request("wadm.api.readiness-probe.model.list", Vec::new().into())
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "wadm never answered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Wadm { _tasks: tasks }
+}
+
+/// Waits until wadm's state store lists `n` hosts for `lattice` (read from its JetStream KV
+/// bucket `wadm_state`, key `host_<lattice>`), so a test can deploy once wadm knows them.
+pub async fn wait_for_wadm_hosts(nats: &NatsServer, lattice: &str, n: usize, timeout: Duration) {
+    let client = async_nats::connect(nats.addr()).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(kv) = js.get_key_value("wadm_state").await {
+            if let Ok(Some(bytes)) = kv.get(format!("host_{lattice}")).await {
+                let hosts: serde_json::Map<String, Value> =
+                    serde_json::from_slice(&bytes).unwrap_or_default();
+                if hosts.len() >= n {
+                    return;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "wadm did not see {n} host(s) on {lattice}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
