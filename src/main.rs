@@ -26,6 +26,12 @@ enum Command {
     Call(commands::call::CallArgs),
     /// The whole pipeline: gen → build → test.
     Brush(commands::brush::BrushArgs),
+    /// Put and deploy the wadm applications over NATS and follow their status.
+    Deploy(commands::deploy::DeployArgs),
+    /// Undeploy and delete the project's wadm applications.
+    Remove(commands::deploy::RemoveArgs),
+    /// Show the status of the project's wadm applications.
+    Status(commands::deploy::StatusArgs),
     /// Summarise the runs recorded with ENABLE_METRICS=true.
     Metrics(commands::metrics::MetricsArgs),
     /// Remove generated files and/or the shared cache.
@@ -42,6 +48,9 @@ fn main() -> ExitCode {
         Command::Test(a) => a.exec(),
         Command::Call(a) => a.exec(),
         Command::Brush(a) => a.exec(),
+        Command::Deploy(a) => a.exec(),
+        Command::Remove(a) => a.exec(),
+        Command::Status(a) => a.exec(),
         Command::Metrics(a) => a.exec(),
         Command::Clean(a) => a.exec(),
         Command::Templates(a) => a.exec(),

@@ -4,6 +4,7 @@ pub mod brush;
 pub mod build;
 pub mod call;
 pub mod clean;
+pub mod deploy;
 pub mod gen;
 pub mod metrics;
 pub mod templates;
