@@ -24,7 +24,7 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Build if needed, deliver one message to a component, print what it published.
     Call(commands::call::CallArgs),
-    /// The whole pipeline: gen → build → test.
+    /// The whole pipeline: gen → build → test → deploy.
     Brush(commands::brush::BrushArgs),
     /// Put and deploy the wadm applications over NATS and follow their status.
     Deploy(commands::deploy::DeployArgs),
