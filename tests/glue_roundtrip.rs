@@ -1179,7 +1179,7 @@ interface store {
   }
   open: func(name: string) -> bucket;
 }
-world w { import store; }
+world w { export store; }
 "#;
     let msg = generate_err(wit, "w");
     assert!(msg.contains("resource") && msg.contains("bucket"), "{msg}");

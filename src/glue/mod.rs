@@ -29,10 +29,27 @@
 //! `tag` and the discriminant field `Tag`) are resolved by numbering (types,
 //! wrappers, constants) or a trailing `_` (struct fields).
 //!
+//! Imported resources (what `wasi:http`'s `incoming-handler` world needs) are
+//! supported: a resource `R` of an imported interface becomes
+//! `type pelato<R> struct { handle int32 }` (`pelato<Interface><R>` if the short
+//! name is taken) with
+//!
+//! * a Go method per `[method]R.m` (`func (r pelatoR) M(a0 ...) ...`),
+//! * `pelatoNew<R>(...)` for `[constructor]R` and `pelato<R><F>(...)` for
+//!   `[static]R.f`,
+//! * `func (r pelatoR) Drop()` calling the `[resource-drop]R` import.
+//!
+//! `own<R>` and `borrow<R>` both travel as the i32 handle. An own handle passed
+//! to an import moves to the host (the Go value must not be used afterwards);
+//! an own handle the guest receives (import result, export argument) is the
+//! guest's to `Drop` or pass on. Borrowed handles an export receives are dropped
+//! by the glue when the export returns, as the component model requires.
+//!
 //! Not supported (reported as [`GlueError::Unsupported`], naming the function):
-//! resources and handles, async functions, `future`/`stream`/`error-context`,
-//! `map`, fixed-length lists, and flags with more than 32 members (which the
-//! component model rejects anyway).
+//! exported (guest-implemented) resources, async functions,
+//! `future`/`stream`/`error-context`, getters/setters, `map`, fixed-length
+//! lists, and flags with more than 32 members (which the component model
+//! rejects anyway).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -40,7 +57,7 @@ use std::fmt::Write as _;
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{
     Function, FunctionKind, Handle, Int, Record, Resolve, SizeAlign, Type, TypeDefKind, TypeId,
-    Variant, WorldId, WorldItem, WorldKey,
+    TypeOwner, Variant, WorldId, WorldItem, WorldKey,
 };
 
 /// Fixed part of every generated file: allocators, keep-alive list, codecs for
@@ -90,7 +107,8 @@ pub struct ImportBinding {
     pub module: String,
     /// Wasm import field, e.g. `publish`.
     pub field: String,
-    /// Go wrapper name, e.g. `pelatoConsumerPublish`.
+    /// Go wrapper name, e.g. `pelatoConsumerPublish`; for a resource method
+    /// (and `Drop`) `<Go type>.<method>`, e.g. `pelatoFields.Get`.
     pub go_name: String,
     /// Its Go signature.
     pub go_signature: String,
@@ -155,8 +173,41 @@ pub fn generate(
         import_ret_bytes: 0,
         exports: Vec::new(),
         imports: Vec::new(),
+        imported_resources: HashMap::new(),
+        resource_drops: HashMap::new(),
+        methods: HashMap::new(),
     };
     let w = &resolve.worlds[world];
+    // Imported resource types first (in import order), so every function sees
+    // their Go types and `Drop` imports whatever interface it comes from.
+    let mut resources = Vec::new();
+    for (key, item) in w.imports.iter() {
+        match item {
+            WorldItem::Interface { id, .. } => {
+                let module = resolve.name_world_key(key);
+                for tid in resolve.interfaces[*id].types.values() {
+                    if matches!(resolve.types[*tid].kind, TypeDefKind::Resource) {
+                        resources.push((*tid, module.clone()));
+                    }
+                }
+            }
+            WorldItem::Type { id, .. } => {
+                let base = g.base_resource(*id);
+                if matches!(resolve.types[base].kind, TypeDefKind::Resource)
+                    && matches!(resolve.types[base].owner, TypeOwner::World(_))
+                {
+                    resources.push((base, "$root".to_string()));
+                }
+            }
+            WorldItem::Function(_) => {}
+        }
+    }
+    for (tid, module) in &resources {
+        g.imported_resources.insert(*tid, module.clone());
+    }
+    for (tid, module) in &resources {
+        g.declare_resource(*tid, module);
+    }
     for (key, item) in w.imports.iter() {
         match item {
             WorldItem::Interface { id, .. } => {
@@ -214,6 +265,11 @@ pub fn camel(s: &str) -> String {
         }
     }
     out
+}
+
+/// `pelatoCounter` → `Counter`: a generated type's name without the prefix.
+fn go_suffix(go_name: &str) -> &str {
+    go_name.strip_prefix("pelato").unwrap_or(go_name)
 }
 
 /// Package-level identifiers the prelude and `finish` declare.
@@ -321,6 +377,12 @@ struct Gen<'a> {
     import_ret_bytes: usize,
     exports: Vec<ExportHook>,
     imports: Vec<ImportBinding>,
+    /// Imported resource types (alias-free ids) → module of their interface.
+    imported_resources: HashMap<TypeId, String>,
+    /// Imported resource type → Go function dropping a handle (`func(int32)`).
+    resource_drops: HashMap<TypeId, String>,
+    /// Resource type → Go method names already taken on its Go type.
+    methods: HashMap<TypeId, HashSet<String>>,
 }
 
 /// The four codecs generated per type.
@@ -387,20 +449,20 @@ impl Gen<'_> {
     /// Checks that `func` (called `display` in messages) can be bound: a plain
     /// (not async, not resource) function over supported types.
     fn check_fn(&self, display: &str, func: &Function) -> Result<(), GlueError> {
-        let kind = if let Some(r) = func.kind.resource() {
-            Some(format!(
-                "resource type `{}`",
-                self.resolve.types[r]
-                    .name
-                    .as_deref()
-                    .unwrap_or("<anonymous>")
-            ))
-        } else if func.kind.is_async() {
+        let kind = if func.kind.is_async() {
             Some("async function".to_string())
-        } else if func.kind != FunctionKind::Freestanding {
+        } else if !matches!(
+            func.kind,
+            FunctionKind::Freestanding
+                | FunctionKind::Method(_)
+                | FunctionKind::Static(_)
+                | FunctionKind::Constructor(_)
+        ) {
             Some("getter/setter function".to_string())
         } else {
-            None
+            func.kind
+                .resource()
+                .and_then(|r| self.check_resource(r).err())
         };
         let what = match kind {
             Some(k) => Some(k),
@@ -415,6 +477,87 @@ impl Gen<'_> {
             None => Ok(()),
             Some(what) => Err(self.unsupported(format!("{what} (in `{display}`)"))),
         }
+    }
+
+    /// Follows type aliases (`use` of a resource) to the type they name.
+    fn base_resource(&self, mut id: TypeId) -> TypeId {
+        while let TypeDefKind::Type(Type::Id(inner)) = &self.resolve.types[id].kind {
+            id = *inner;
+        }
+        id
+    }
+
+    /// Resources are supported when imported (the host implements them).
+    fn check_resource(&self, r: TypeId) -> Result<(), String> {
+        let base = self.base_resource(r);
+        if self.imported_resources.contains_key(&base) {
+            Ok(())
+        } else {
+            Err(format!(
+                "exported resource type `{}` (only imported resources are supported)",
+                self.resolve.types[base]
+                    .name
+                    .as_deref()
+                    .unwrap_or("<anonymous>")
+            ))
+        }
+    }
+
+    /// Does `ty` contain a handle (`borrow` if `borrow`, else `own`)?
+    fn has_handle(&self, ty: &Type, borrow: bool) -> bool {
+        let Type::Id(id) = ty else { return false };
+        match &self.resolve.types[*id].kind {
+            TypeDefKind::Handle(Handle::Borrow(_)) => borrow,
+            TypeDefKind::Handle(Handle::Own(_)) => !borrow,
+            TypeDefKind::Record(r) => r.fields.iter().any(|f| self.has_handle(&f.ty, borrow)),
+            TypeDefKind::Tuple(t) => t.types.iter().any(|t| self.has_handle(t, borrow)),
+            TypeDefKind::Variant(v) => v
+                .cases
+                .iter()
+                .filter_map(|c| c.ty.as_ref())
+                .any(|t| self.has_handle(t, borrow)),
+            TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
+                self.has_handle(t, borrow)
+            }
+            TypeDefKind::Result(r) => {
+                r.ok.iter()
+                    .chain(r.err.iter())
+                    .any(|t| self.has_handle(t, borrow))
+            }
+            _ => false,
+        }
+    }
+
+    /// Declares the Go type of imported resource `id` and its `Drop` method.
+    fn declare_resource(&mut self, id: TypeId, module: &str) {
+        let name = self.declare_name(id);
+        self.type_names.insert(id, name.clone());
+        let wit_name = self.resolve.types[id].name.clone().unwrap_or_default();
+        let raw = self.reserve(format!("pelatoWasmDrop{}", go_suffix(&name)));
+        self.resource_drops.insert(id, raw.clone());
+        self.methods.insert(id, HashSet::from(["Drop".to_string()]));
+        let _ = write!(
+            self.decls,
+            "// {name} is a handle to WIT resource `{wit_name}`, imported from `{module}`.\n\
+             // Passing it to an import as an own handle moves it to the host: do not use the\n\
+             // Go value afterwards. An own handle the component receives is its to Drop.\n\
+             type {name} struct {{\n\thandle int32\n}}\n\n"
+        );
+        let field = format!("[resource-drop]{wit_name}");
+        let go_sig = format!("func (r {name}) Drop()");
+        let _ = write!(
+            self.body,
+            "//go:wasmimport {module} {field}\nfunc {raw}(p0 int32)\n\n\
+             // Drop drops the handle (`{module}#{field}`): the resource behind\n\
+             // an own handle is destroyed; a borrow ends. Do not use r afterwards.\n\
+             {go_sig} {{\n\t{raw}(r.handle)\n}}\n\n"
+        );
+        self.imports.push(ImportBinding {
+            module: module.to_string(),
+            field,
+            go_name: format!("{name}.Drop"),
+            go_signature: go_sig,
+        });
     }
 
     /// Checks that a type is supported; on failure, says what is not.
@@ -446,17 +589,10 @@ impl Gen<'_> {
                         def.name.as_deref().unwrap_or("<anonymous>"),
                         f.flags.len()
                     )),
-                    TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => Err(format!(
-                        "resource type `{}`",
-                        self.resolve.types[*r]
-                            .name
-                            .as_deref()
-                            .unwrap_or("<anonymous>")
-                    )),
-                    TypeDefKind::Resource => Err(format!(
-                        "resource type `{}`",
-                        def.name.as_deref().unwrap_or("<anonymous>")
-                    )),
+                    TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
+                        self.check_resource(*r)
+                    }
+                    TypeDefKind::Resource => self.check_resource(*id),
                     other => Err(format!("the WIT `{}` type", other.as_str())),
                 }
             }
@@ -513,6 +649,10 @@ impl Gen<'_> {
                 let args: Vec<String> = t.types.iter().map(|ty| self.go_type(ty)).collect();
                 let name = self.tuple_type(args.len());
                 format!("{name}[{}]", args.join(", "))
+            }
+            TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
+                let base = self.base_resource(*r);
+                self.go_type_id(base)
             }
             TypeDefKind::Record(_)
             | TypeDefKind::Enum(_)
@@ -689,6 +829,14 @@ impl Gen<'_> {
                         let parts: Vec<String> = t.types.iter().map(|t| self.mangle(t)).collect();
                         format!("tup{}_{}_", parts.len(), parts.join("_"))
                     }
+                    TypeDefKind::Handle(Handle::Own(r)) => {
+                        let base = self.base_resource(*r);
+                        format!("own_{}", self.go_type_id(base))
+                    }
+                    TypeDefKind::Handle(Handle::Borrow(r)) => {
+                        let base = self.base_resource(*r);
+                        format!("borrow_{}", self.go_type_id(base))
+                    }
                     _ => self.go_type_id(*id),
                 }
             }
@@ -824,8 +972,26 @@ impl Gen<'_> {
                         let _ = write!(s, "\t}}\n\t*c = start + 1 + {width}\n\treturn v\n");
                         s
                     }
+                    TypeDefKind::Handle(h) => {
+                        let lift = self.handle_lift(&h, &go_ty, "int32(uint32(f[*c]))");
+                        format!("\th := {lift}\n\t*c++\n\treturn h\n")
+                    }
                     _ => "\tpanic(\"unsupported\")\n".into(),
                 }
+            }
+        }
+    }
+
+    /// Expression making Go handle `go_ty` from i32 expression `raw`. A borrow
+    /// can only be lifted into an export's arguments: it is registered so the
+    /// export drops it before returning.
+    fn handle_lift(&mut self, h: &Handle, go_ty: &str, raw: &str) -> String {
+        match h {
+            Handle::Own(_) => format!("{go_ty}{{handle: {raw}}}"),
+            Handle::Borrow(r) => {
+                let base = self.base_resource(*r);
+                let drop = self.resource_drops[&base].clone();
+                format!("{go_ty}{{handle: pelatoBorrowed({raw}, {drop})}}")
             }
         }
     }
@@ -941,6 +1107,7 @@ impl Gen<'_> {
                         let _ = writeln!(s, "\t}}\n\tpelatoPad(f, start+{width})");
                         s
                     }
+                    TypeDefKind::Handle(_) => one("uint64(uint32(v.handle))"),
                     _ => "\tpanic(\"unsupported\")\n".into(),
                 }
             }
@@ -1063,6 +1230,10 @@ impl Gen<'_> {
                         s.push_str("\t}\n\treturn v\n");
                         s
                     }
+                    TypeDefKind::Handle(h) => {
+                        let lift = self.handle_lift(&h, &go_ty, "int32(pelatoLd32(p))");
+                        ret(&lift)
+                    }
                     _ => "\tpanic(\"unsupported\")\n".into(),
                 }
             }
@@ -1161,6 +1332,7 @@ impl Gen<'_> {
                         s.push_str("\t}\n");
                         s
                     }
+                    TypeDefKind::Handle(_) => st("pelatoSt32(p, uint32(v.handle))".into()),
                     _ => "\tpanic(\"unsupported\")\n".into(),
                 }
             }
@@ -1183,11 +1355,19 @@ impl Gen<'_> {
 
     // ---- functions ----------------------------------------------------------
 
-    fn go_params(&mut self, func: &Function) -> (Vec<String>, String) {
+    /// Go names of `func`'s parameters and their declaration. With `receiver`
+    /// (a `[method]`), the first parameter is the receiver `r` and is left out
+    /// of the declaration; the others are still `a0`, `a1`, …
+    fn go_params(&mut self, func: &Function, receiver: bool) -> (Vec<String>, String) {
         let mut names = Vec::new();
         let mut decl = Vec::new();
+        let skip = usize::from(receiver);
         for (i, p) in func.params.iter().enumerate() {
-            let name = format!("a{i}");
+            if i < skip {
+                names.push("r".to_string());
+                continue;
+            }
+            let name = format!("a{}", i - skip);
             let t = self.go_type(&p.ty);
             decl.push(format!("{name} {t}"));
             names.push(name);
@@ -1195,13 +1375,62 @@ impl Gen<'_> {
         (names, decl.join(", "))
     }
 
+    /// Doc lines about handle ownership for an import wrapper.
+    fn ownership_doc(&self, func: &Function, names: &[String]) -> String {
+        let mut s = String::new();
+        let moved: Vec<&str> = func
+            .params
+            .iter()
+            .zip(names)
+            .filter(|(p, _)| self.has_handle(&p.ty, false))
+            .map(|(_, n)| n.as_str())
+            .collect();
+        if !moved.is_empty() {
+            let _ = writeln!(
+                s,
+                "// The own handles in {} move to the host: do not use them afterwards.",
+                moved.join(", ")
+            );
+        }
+        if func
+            .result
+            .as_ref()
+            .is_some_and(|t| self.has_handle(t, false))
+        {
+            s.push_str("// The own handles it returns are the caller's to Drop (or pass on).\n");
+        }
+        s
+    }
+
     fn import_fn(&mut self, module: &str, prefix: &str, func: &Function) -> Result<(), GlueError> {
         self.check_fn(&format!("{module}#{}", func.name), func)?;
         let sig = self.resolve.wasm_signature(AbiVariant::GuestImport, func);
         let idx = self.imports.len();
         let raw = self.reserve(format!("pelatoWasmImport{idx}"));
-        let go_name = self.reserve(format!("pelato{prefix}{}", camel(&func.name)));
-        let (names, decl) = self.go_params(func);
+        // (receiver type, method name) of a `[method]`; otherwise the Go function name.
+        let (method, go_name) = match func.kind {
+            FunctionKind::Method(r) => {
+                let base = self.base_resource(r);
+                let ty = self.go_type_id(base);
+                let taken = self.methods.entry(base).or_default();
+                let m = unique_field(camel(func.item_name()), taken);
+                (Some((ty.clone(), m.clone())), format!("{ty}.{m}"))
+            }
+            FunctionKind::Constructor(r) => {
+                let ty = self.go_type_id(self.base_resource(r));
+                (None, self.reserve(format!("pelatoNew{}", go_suffix(&ty))))
+            }
+            FunctionKind::Static(r) => {
+                let ty = self.go_type_id(self.base_resource(r));
+                let want = format!("pelato{}{}", go_suffix(&ty), camel(func.item_name()));
+                (None, self.reserve(want))
+            }
+            _ => (
+                None,
+                self.reserve(format!("pelato{prefix}{}", camel(&func.name))),
+            ),
+        };
+        let (names, decl) = self.go_params(func, method.is_some());
         let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
 
         // raw declaration
@@ -1224,14 +1453,19 @@ impl Gen<'_> {
             raw_params.join(", ")
         );
 
-        let go_sig = format!(
-            "func {go_name}({decl}){}",
-            ret_ty.as_ref().map(|t| format!(" {t}")).unwrap_or_default()
-        );
-        let _ = writeln!(
+        let ret_decl = ret_ty.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
+        let (go_sig, doc_name) = match &method {
+            Some((ty, m)) => (format!("func (r {ty}) {m}({decl}){ret_decl}"), m.as_str()),
+            None => (
+                format!("func {go_name}({decl}){ret_decl}"),
+                go_name.as_str(),
+            ),
+        };
+        let _ = write!(
             s,
-            "// {go_name} calls import `{module}#{}`.\n{go_sig} {{",
-            func.name
+            "// {doc_name} calls import `{module}#{}`.\n{}{go_sig} {{\n",
+            func.name,
+            self.ownership_doc(func, &names)
         );
         // lower params
         let mut args: Vec<String> = Vec::new();
@@ -1275,7 +1509,7 @@ impl Gen<'_> {
                 let h = self.helper(Codec::Load, rt);
                 let _ = writeln!(
                     s,
-                    "\tr := {h}(uintptr(unsafe.Pointer(&pelatoImportRet[0])))"
+                    "\tret := {h}(uintptr(unsafe.Pointer(&pelatoImportRet[0])))"
                 );
             }
             (Some(rt), false) => {
@@ -1283,7 +1517,7 @@ impl Gen<'_> {
                 let h = self.helper(Codec::LiftFlat, rt);
                 let _ = writeln!(
                     s,
-                    "\trf := []uint64{{{}}}\n\trc := 0\n\tr := {h}(rf, &rc)",
+                    "\trf := []uint64{{{}}}\n\trc := 0\n\tret := {h}(rf, &rc)",
                     to_slot(sig.results[0], "raw")
                 );
             }
@@ -1293,7 +1527,7 @@ impl Gen<'_> {
         }
         s.push_str("\tpelatoRelease()\n\tpelatoArenaReset()\n");
         if func.result.is_some() {
-            s.push_str("\treturn r\n");
+            s.push_str("\treturn ret\n");
         }
         s.push_str("}\n\n");
         self.body.push_str(&s);
@@ -1318,7 +1552,8 @@ impl Gen<'_> {
         let raw = self.reserve(format!("pelatoWasmExport{idx}"));
         let post = self.reserve(format!("{raw}Post"));
         let hook = self.reserve(format!("pelatoOn{prefix}{}", camel(&func.name)));
-        let (names, decl) = self.go_params(func);
+        let (names, decl) = self.go_params(func, false);
+        let borrows = func.params.iter().any(|p| self.has_handle(&p.ty, true));
         let ret_ty = func.result.as_ref().map(|t| self.go_type(t));
         let hook_sig = format!(
             "func {hook}({decl}){}",
@@ -1363,7 +1598,12 @@ impl Gen<'_> {
             }
         }
         s.push_str("\tpelatoArenaReset()\n");
-        let call = format!("{hook}({})", names.join(", "));
+        let call = if borrows {
+            // Borrowed handles must be dropped before the export returns.
+            format!("{hook}({})\n\tpelatoEndBorrows()", names.join(", "))
+        } else {
+            format!("{hook}({})", names.join(", "))
+        };
         match (&func.result, sig.retptr) {
             (Some(rt), true) => {
                 let size = self.size(rt);
@@ -1481,6 +1721,17 @@ mod tests {
                 } else if let Some(id) = line.split_whitespace().next() {
                     out.push(id.to_string());
                 }
+                continue;
+            }
+            // Methods: `func (r T) M(` → `T.M`.
+            if let Some(rest) = line.strip_prefix("func (") {
+                let (recv, rest) = rest.split_once(") ").expect("method declaration");
+                let ty = recv.split_whitespace().last().unwrap_or_default();
+                let m: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(format!("{ty}.{m}"));
                 continue;
             }
             for kw in ["func ", "type ", "var ", "const "] {
@@ -1615,10 +1866,10 @@ world w {
     #[test]
     fn glue_unsupported_features_say_what_and_where() {
         let msg = gen_err(
-            "package t:r;\ninterface i {\n  resource bucket { get: func() -> u8; }\n  open: func() -> bucket;\n}\nworld w { import i; }\n",
+            "package t:r;\ninterface i {\n  resource bucket { get: func() -> u8; }\n  open: func() -> bucket;\n}\nworld w { export i; }\n",
             "w",
         );
-        assert!(msg.contains("resource type `bucket`"), "{msg}");
+        assert!(msg.contains("exported resource type `bucket`"), "{msg}");
         assert!(msg.contains("t:r/i#"), "{msg}");
         let msg = gen_err("package t:a;\nworld w { export f: async func(); }\n", "w");
         assert!(msg.contains("async function (in `f`)"), "{msg}");
@@ -1627,6 +1878,118 @@ world w {
             "w",
         );
         assert!(msg.contains("`future`"), "{msg}");
+    }
+
+    #[test]
+    fn glue_imported_resources_get_go_types_methods_and_drop() {
+        let g = gen(
+            r#"package t:r@0.1.0;
+interface i {
+  resource counter {
+    constructor(start: u32);
+    add: func(n: u32) -> u32;
+    drop: func();
+    name: static func() -> string;
+  }
+  peek: func(c: borrow<counter>) -> u32;
+  make: func() -> counter;
+  eat: func(cs: list<counter>);
+}
+interface j {
+  use i.{counter as ctr};
+  twice: func(c: borrow<ctr>) -> option<ctr>;
+}
+world w {
+  import j;
+  use i.{counter};
+  export take: func(c: counter, b: borrow<counter>) -> counter;
+}
+"#,
+            "w",
+        );
+        assert_unique_idents(&g.source);
+        let sigs: Vec<(&str, &str, &str)> = g
+            .imports
+            .iter()
+            .map(|i| {
+                (
+                    i.field.as_str(),
+                    i.go_name.as_str(),
+                    i.go_signature.as_str(),
+                )
+            })
+            .collect();
+        let want = [
+            (
+                "[resource-drop]counter",
+                "pelatoCounter.Drop",
+                "func (r pelatoCounter) Drop()",
+            ),
+            (
+                "[constructor]counter",
+                "pelatoNewCounter",
+                "func pelatoNewCounter(a0 uint32) pelatoCounter",
+            ),
+            (
+                "[method]counter.add",
+                "pelatoCounter.Add",
+                "func (r pelatoCounter) Add(a0 uint32) uint32",
+            ),
+            // `Drop` is taken by the glue: a WIT method `drop` moves aside.
+            (
+                "[method]counter.drop",
+                "pelatoCounter.Drop_",
+                "func (r pelatoCounter) Drop_()",
+            ),
+            (
+                "[static]counter.name",
+                "pelatoCounterName",
+                "func pelatoCounterName() string",
+            ),
+            (
+                "peek",
+                "pelatoIPeek",
+                "func pelatoIPeek(a0 pelatoCounter) uint32",
+            ),
+            ("make", "pelatoIMake", "func pelatoIMake() pelatoCounter"),
+            ("eat", "pelatoIEat", "func pelatoIEat(a0 []pelatoCounter)"),
+            (
+                "twice",
+                "pelatoJTwice",
+                "func pelatoJTwice(a0 pelatoCounter) pelatoOption[pelatoCounter]",
+            ),
+        ];
+        assert_eq!(sigs, want);
+        assert!(g
+            .source
+            .contains("type pelatoCounter struct {\n\thandle int32\n}\n"));
+        assert!(g
+            .source
+            .contains("//go:wasmimport t:r/i@0.1.0 [resource-drop]counter\n"));
+        assert!(g
+            .source
+            .contains("//go:wasmimport t:r/i@0.1.0 [method]counter.add\n"));
+        assert_eq!(
+            g.exports[0].go_signature,
+            "func pelatoOnTake(a0 pelatoCounter, a1 pelatoCounter) pelatoCounter"
+        );
+        // The export drops the borrow it received before returning.
+        assert!(g.source.contains("pelatoEndBorrows()"), "{}", g.source);
+        assert!(g.source.contains("move to the host"));
+    }
+
+    #[test]
+    fn glue_world_level_resources_drop_from_root() {
+        let g = gen(
+            "package t:wr;\nworld w {\n  resource r { get: func() -> u8; }\n  import mk: func() -> r;\n  export f: func(x: borrow<r>) -> u8;\n}\n",
+            "w",
+        );
+        assert!(g
+            .source
+            .contains("//go:wasmimport $root [resource-drop]r\n"));
+        assert!(g.source.contains("//go:wasmimport $root [method]r.get\n"));
+        assert!(g.imports.iter().any(|i| i.go_name == "pelatoR.Get"));
+        assert_unique_idents(&g.source);
     }
 
     #[test]

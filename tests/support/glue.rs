@@ -111,11 +111,34 @@ pub fn build_world(wit: &str, world: &str, opts: &GlueOptions, extra_go: &str) -
     let (resolve, world_id) = parse(wit, world);
     let glue = glue::generate(&resolve, world_id, opts)
         .unwrap_or_else(|e| panic!("glue generation failed: {e}"));
-    let hooks = passthrough_hooks(&resolve, world_id, &glue, extra_go);
+    let core = build_core(&resolve, world_id, world, &glue, extra_go);
+    let bytes = pelato::build::componentize(&core, &resolve, world_id)
+        .unwrap_or_else(|e| panic!("componentize failed: {e:#}"));
+    let component = compile_cached(&bytes);
+    BuiltWorld {
+        resolve,
+        world: world_id,
+        glue,
+        core,
+        component,
+    }
+}
+
+/// Compiles `glue` (plus pass-through hooks for the exports `extra_go` does not
+/// define, plus `extra_go` itself) with the real Go; returns the core module.
+/// `label` names the kept copy of the glue in `CARGO_TARGET_TMPDIR`.
+pub fn build_core(
+    resolve: &Resolve,
+    world_id: WorldId,
+    label: &str,
+    glue: &GoGlue,
+    extra_go: &str,
+) -> Vec<u8> {
+    let hooks = passthrough_hooks(resolve, world_id, glue, extra_go);
 
     // For inspection: the last generated glue of each world.
     let _ = std::fs::write(
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("glue-{world}.go")),
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("glue-{label}.go")),
         &glue.source,
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -131,26 +154,16 @@ pub fn build_world(wit: &str, world: &str, opts: &GlueOptions, extra_go: &str) -
     let go = pelato::toolchain::discover().unwrap_or_else(|e| {
         panic!("these tests need the real Go compiler (>= 1.24): run `bash scripts/setup && . scripts/env`\n{e}")
     });
-    let out = match go.compile(dir.path(), &cache_dir()) {
-        Ok(o) => o,
+    match go.compile(dir.path(), &cache_dir()) {
+        Ok(o) => o.wasm,
         Err(e) => {
             // Keep the module around for a post-mortem.
             let keep = dir.keep();
             panic!(
-                "Go build of world `{world}` failed (module kept in {}):\n{e}",
+                "Go build of world `{label}` failed (module kept in {}):\n{e}",
                 keep.display()
             );
         }
-    };
-    let bytes = pelato::build::componentize(&out.wasm, &resolve, world_id)
-        .unwrap_or_else(|e| panic!("componentize failed: {e:#}"));
-    let component = compile_cached(&bytes);
-    BuiltWorld {
-        resolve,
-        world: world_id,
-        glue,
-        core: out.wasm,
-        component,
     }
 }
 
@@ -220,8 +233,23 @@ pub type HostFn = Arc<dyn Fn(&[Val]) -> Option<Val> + Send + Sync>;
 
 pub struct HostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    /// Shared with WASI; tests keep their host resources here too.
+    pub table: ResourceTable,
     pub mem: MemTracker,
+    /// Free-form counters for host implementations (e.g. resources made/dropped).
+    pub counts: HashMap<&'static str, u64>,
+}
+
+impl HostState {
+    /// Adds one to counter `what`.
+    pub fn bump(&mut self, what: &'static str) {
+        *self.counts.entry(what).or_default() += 1;
+    }
+
+    /// Current value of counter `what`.
+    pub fn count(&self, what: &str) -> u64 {
+        self.counts.get(what).copied().unwrap_or(0)
+    }
 }
 
 impl WasiView for HostState {
@@ -252,9 +280,22 @@ pub fn instantiate(
     custom: &HashMap<String, HostFn>,
     default: fn(&Val) -> Val,
 ) -> Running {
+    instantiate_with(built, custom, default, |_| Vec::new())
+}
+
+/// Like [`instantiate`], but `typed` first adds its own definitions to the
+/// linker (e.g. host resources with `func_wrap`) and returns the names of the
+/// interfaces it defined, which the dynamic definitions then skip.
+pub fn instantiate_with(
+    built: &BuiltWorld,
+    custom: &HashMap<String, HostFn>,
+    default: fn(&Val) -> Val,
+    typed: impl FnOnce(&mut Linker<HostState>) -> Vec<String>,
+) -> Running {
     let engine = engine();
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi");
+    let defined = typed(&mut linker);
     let log = Arc::new(Mutex::new(HostLog::default()));
     let resolve = &built.resolve;
     let w = &resolve.worlds[built.world];
@@ -291,7 +332,7 @@ pub fn instantiate(
         match item {
             WorldItem::Interface { id, .. } => {
                 let name = resolve.name_world_key(key);
-                if name.starts_with("wasi:") {
+                if name.starts_with("wasi:") || defined.contains(&name) {
                     continue;
                 }
                 let mut inst = linker.instance(&name).expect("linker instance");
@@ -315,6 +356,7 @@ pub fn instantiate(
             wasi,
             table: ResourceTable::new(),
             mem: MemTracker::default(),
+            counts: HashMap::new(),
         },
     );
     store.limiter(|s| &mut s.mem);

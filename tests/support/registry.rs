@@ -49,6 +49,7 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
     /// Basic credentials when started with auth.
     pub credentials: Option<(String, String)>,
+    htpasswd: Option<PathBuf>,
 }
 
 impl Registry {
@@ -81,12 +82,7 @@ impl Registry {
             .expect("temp dir");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
-        let port = free_port(ip);
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {ip}:{port}\n",
-            storage.display()
-        );
-        if let Some((user, password)) = &credentials {
+        let htpasswd_file = credentials.as_ref().map(|(user, password)| {
             let htpasswd = find_program("htpasswd", "/usr/bin/htpasswd").unwrap_or_else(|| {
                 panic!("htpasswd (apache2-utils) is not installed: {INSTALL_HINT}")
             });
@@ -97,25 +93,48 @@ impl Registry {
             assert!(out.status.success(), "htpasswd failed");
             let path = dir.path().join("htpasswd");
             std::fs::write(&path, &out.stdout).unwrap();
+            path
+        });
+        let _ = binary;
+        let mut r = Registry {
+            child: None,
+            ip: ip.to_string(),
+            port: 0,
+            dir,
+            credentials,
+            htpasswd: htpasswd_file,
+        };
+        // The free port may be taken by someone else before the registry binds it: retry.
+        for attempt in 1..=3 {
+            r.port = free_port(ip);
+            r.write_config();
+            match r.spawn() {
+                Ok(()) => return r,
+                Err(e) if attempt < 3 && e.contains("address already in use") => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn write_config(&self) {
+        let storage = self.dir.path().join("storage");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {}:{}\n",
+            storage.display(),
+            self.ip,
+            self.port
+        );
+        if let Some(path) = &self.htpasswd {
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: pelato-test\n    path: {}\n",
                 path.display()
             ));
         }
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let mut r = Registry {
-            child: None,
-            ip: ip.to_string(),
-            port,
-            dir,
-            credentials,
-        };
-        let _ = binary;
-        r.spawn();
-        r
+        std::fs::write(self.dir.path().join("config.yml"), config).unwrap();
     }
 
-    fn spawn(&mut self) {
+    fn spawn(&mut self) -> Result<(), String> {
         let binary = find_program("docker-registry", "/usr/bin/docker-registry").unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -131,30 +150,32 @@ impl Registry {
             .spawn()
             .expect("start docker-registry");
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = http_request(&self.addr(), "GET", "/v2/", &[], &[]) {
                 if r.status == 200 || r.status == 401 {
-                    return;
+                    return Ok(());
                 }
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
+                    self.child = None;
+                    return Err(format!(
                         "docker-registry exited ({status}) before becoming ready:\n{}",
                         self.log()
-                    );
+                    ));
                 }
             }
             if Instant::now() > deadline {
-                panic!(
+                self.stop();
+                return Err(format!(
                     "docker-registry did not answer /v2/ within 20s:\n{}",
                     self.log()
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -191,7 +212,9 @@ impl Registry {
     /// Starts it again on the same port and storage.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        if let Err(e) = self.spawn() {
+            panic!("{e}");
+        }
     }
 
     fn auth_headers(&self) -> Vec<(&'static str, String)> {
