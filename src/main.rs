@@ -24,8 +24,10 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Build if needed, deliver one message to a component, print what it published.
     Call(commands::call::CallArgs),
-    /// The whole pipeline: gen → build → test → deploy.
+    /// The whole pipeline: gen → build → test → push → deploy.
     Brush(commands::brush::BrushArgs),
+    /// Build what is stale, then publish components as OCI artifacts.
+    Push(commands::push::PushArgs),
     /// Put and deploy the wadm applications over NATS and follow their status.
     Deploy(commands::deploy::DeployArgs),
     /// Undeploy and delete the project's wadm applications.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Test(a) => a.exec(),
         Command::Call(a) => a.exec(),
         Command::Brush(a) => a.exec(),
+        Command::Push(a) => a.exec(),
         Command::Deploy(a) => a.exec(),
         Command::Remove(a) => a.exec(),
         Command::Status(a) => a.exec(),

@@ -7,6 +7,7 @@ pub mod clean;
 pub mod deploy;
 pub mod gen;
 pub mod metrics;
+pub mod push;
 pub mod templates;
 pub mod test;
 

@@ -1,0 +1,199 @@
+//! `pelato push` and the whole `pelato brush` as users run them, against a real
+//! registry (Debian's docker-registry), a real nats-server and a real wadm.
+
+#[path = "support/nats.rs"]
+mod nats_support;
+#[path = "support/registry.rs"]
+mod registry_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use nats_support::{start_wadm, unique_lattice, NatsServer};
+use registry_support::Registry;
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
+    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
+    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
+    }
+    dir
+}
+
+fn pelato() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
+    c.env(
+        "PELATO_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
+    )
+    .env_remove("REGISTRY_URL")
+    .env_remove("NATS_HOST")
+    .env_remove("NATS_PORT");
+    c
+}
+
+fn ok(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    err
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+#[test]
+fn push_to_a_registry_pins_the_manifest_and_repush_is_cheap() {
+    let registry = Registry::start();
+    let dir = project();
+    let url = format!("http://{}", registry.addr());
+    let err = ok(&pelato()
+        .env("REGISTRY_URL", &url)
+        .arg("push")
+        .arg(dir.path())
+        .output()
+        .unwrap());
+    assert!(
+        err.contains(&format!("pushing to registry {}", registry.addr())),
+        "{err}"
+    );
+
+    // The registry serves the artifact in the layout wasmCloud pulls.
+    let m = registry
+        .manifest("temp-convert", "1.0.0")
+        .expect("tag pushed")
+        .json();
+    assert_eq!(m["mediaType"], OCI_MANIFEST);
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    assert_eq!(m["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(m["layers"][0]["mediaType"], "application/wasm");
+    let wasm = std::fs::read(dir.path().join("build/temp-convert.wasm")).unwrap();
+    assert_eq!(
+        m["layers"][0]["digest"],
+        format!("sha256:{}", pelato::build::sha256_hex(&wasm))
+    );
+    assert_eq!(
+        m["annotations"]["dev.pelato.task"],
+        "Convert Fahrenheit readings to Celsius"
+    );
+
+    // The generated manifest now points at the digest-pinned reference, never `latest`.
+    let yaml = std::fs::read_to_string(dir.path().join("gen/temp-convert/wadm.yaml")).unwrap();
+    let pinned = format!("image: \"{}/temp-convert@sha256:", registry.addr());
+    assert!(yaml.contains(&pinned), "{yaml}");
+    assert!(!yaml.contains("latest"));
+
+    // Pushing again uploads nothing.
+    let err = ok(&pelato()
+        .env("REGISTRY_URL", &url)
+        .arg("push")
+        .arg(dir.path())
+        .output()
+        .unwrap());
+    assert_eq!(err.matches("(already there)").count(), 3, "{err}");
+}
+
+#[test]
+fn without_a_registry_push_writes_a_local_oci_layout_that_can_be_handed_over() {
+    let dir = project();
+    let err = ok(&pelato().arg("push").arg(dir.path()).output().unwrap());
+    assert!(err.contains("local OCI layout"), "{err}");
+    let layout = dir.path().join(".pelato/oci");
+    pelato::push::validate_layout(&layout).unwrap_or_else(|e| panic!("{e:?}"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let refs: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    for r in [
+        "temp-convert:1.0.0",
+        "anomaly-filter:1.0.0",
+        "fleet-status:0.1.0",
+    ] {
+        assert!(refs.contains(&r), "{refs:?}");
+    }
+
+    // An air-gapped box hands the layout over: copy it to a registry later.
+    let registry = Registry::start();
+    let out = pelato()
+        .env("REGISTRY_URL", format!("http://{}", registry.addr()))
+        .args(["push", "--from-layout"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = ok(&out);
+    assert_eq!(err.matches("copied").count(), 3, "{err}");
+    assert!(registry.manifest("fleet-status", "0.1.0").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brush_runs_the_whole_pipeline_into_wadm() {
+    let registry = Registry::start();
+    let nats = NatsServer::start();
+    let _wadm = start_wadm(&nats).await;
+    let lattice = unique_lattice("brush");
+    let dir = project();
+    let out = pelato()
+        .env("REGISTRY_URL", format!("http://{}", registry.addr()))
+        .env("NATS_HOST", "127.0.0.1")
+        .env("NATS_PORT", nats.port.to_string())
+        .args([
+            "brush",
+            "--no-wait",
+            "--lattice",
+            &lattice,
+            "--output",
+            "json",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for t in run["tasks"].as_array().unwrap() {
+        let stages: Vec<&str> = t["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["stage"].as_str().unwrap())
+            .collect();
+        assert_eq!(stages, ["gen", "build", "test", "push", "deploy"], "{t}");
+        let push = &t["stages"][3];
+        assert!(
+            push["reference"].as_str().unwrap().contains("@sha256:"),
+            "{push}"
+        );
+    }
+    // wadm holds the three applications, pointing at the pushed digests.
+    let client = pelato::deploy::connect(&nats.options(&lattice))
+        .await
+        .unwrap();
+    let names: Vec<String> = ["temp-convert", "anomaly-filter", "fleet-status"]
+        .iter()
+        .map(|c| format!("iot-sensors-{c}"))
+        .collect();
+    for r in pelato::deploy::status(&client, &names).await {
+        let r = r.expect("app is in wadm");
+        assert_eq!(
+            r.version.as_str(),
+            if r.app.ends_with("fleet-status") {
+                "0.1.0"
+            } else {
+                "1.0.0"
+            }
+        );
+    }
+}
