@@ -119,8 +119,12 @@ pub fn deploy_stage(
         .collect();
     let Some(nats) = args.nats.options(project) else {
         let paths: Vec<PathBuf> = manifests.iter().map(|(_, p)| p.clone()).collect();
-        eprintln!("\nNATS_HOST is not set, so nothing was deployed. The manifests are written:");
-        eprintln!("{}", deploy::deploy_hint(&paths));
+        let root = project.workflow.root.display().to_string();
+        let hint = deploy::deploy_hint(&paths).replace(
+            "NATS_PORT=4222 pelato deploy",
+            &format!("NATS_PORT=4222 pelato deploy {root}"),
+        );
+        eprintln!("\nNATS_HOST is not set.\n{hint}");
         return Ok(false);
     };
     let mut apps: Vec<(usize, AppManifest)> = Vec::new();
