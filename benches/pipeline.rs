@@ -110,6 +110,7 @@ fn main() {
         resolve: &wit.resolve,
         cache_dir: cache.path(),
         on_stage: &|_| {},
+        toolchain_sha256: "",
     };
     let (mut raw_sum, mut full_sum) = (Duration::ZERO, Duration::ZERO);
     for g in pipeline::gen(&project) {

@@ -35,6 +35,10 @@ pub struct BuildRecord {
     pub size: u64,
     /// Toolchain identity.
     pub toolchain: String,
+    /// Toolchain provenance: the pinned archive's sha256 for a managed
+    /// toolchain, else the compiler executable's.
+    #[serde(default)]
+    pub toolchain_sha256: String,
     /// Maximum message size compiled in.
     pub max_message_bytes: u64,
     /// Compiler time (ms).
@@ -243,6 +247,23 @@ pub struct BuildEnv<'a> {
     pub cache_dir: &'a Path,
     /// Called as the build enters a stage.
     pub on_stage: &'a dyn Fn(&'static str),
+    /// sha256 identifying the toolchain (see [`crate::toolchain::Provenance`]).
+    pub toolchain_sha256: &'a str,
+}
+
+/// Writes a component and then its record into the project's `build/`
+/// (record last: a record always describes a whole component).
+fn install(
+    root: &Path,
+    component: &str,
+    bytes: &[u8],
+    record: &BuildRecord,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let out = gen::component_path(root, component);
+    write_atomic(&out, bytes).map_err(|e| (out.clone(), e))?;
+    let rec_path = record_path(root, component);
+    let json = serde_json::to_vec_pretty(record).expect("record serializes");
+    write_atomic(&rec_path, &json).map_err(|e| (rec_path, e))
 }
 
 /// Builds one generated task (or reuses its cached component).
@@ -258,6 +279,7 @@ pub fn build_task(
         resolve,
         cache_dir,
         on_stage,
+        toolchain_sha256,
     } = *env;
     let start = Instant::now();
     let name = &task.rendered.task;
@@ -291,10 +313,7 @@ pub fn build_task(
     let store = ComponentStore::new(cache_dir);
     if let Some((bytes, mut record)) = store.get(&key) {
         record.task = name.clone();
-        let rec_path = record_path(root, component);
-        write_atomic(&out, &bytes).map_err(|e| io(&out, e))?;
-        let json = serde_json::to_vec_pretty(&record).expect("record serializes");
-        write_atomic(&rec_path, &json).map_err(|e| io(&rec_path, e))?;
+        install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
         return Ok(Built {
             task: name.clone(),
             component: component.clone(),
@@ -333,14 +352,12 @@ pub fn build_task(
         sha256: sha256_hex(&bytes),
         size: bytes.len() as u64,
         toolchain: toolchain.identity(),
+        toolchain_sha256: toolchain_sha256.to_string(),
         max_message_bytes: task.rendered.max_message_bytes,
         compile_ms: compiled.duration.as_millis() as u64,
         componentize_ms: componentize_time.as_millis() as u64,
     };
-    write_atomic(&out, &bytes).map_err(|e| io(&out, e))?;
-    let rec_path = record_path(root, component);
-    let json = serde_json::to_vec_pretty(&record).expect("record serializes");
-    write_atomic(&rec_path, &json).map_err(|e| io(&rec_path, e))?;
+    install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
     // A failed store write only costs a rebuild later.
     let _ = store.put(&record, &bytes);
     Ok(Built {

@@ -40,6 +40,8 @@ enum Command {
     Clean(commands::clean::CleanArgs),
     /// List the built-in and user templates with their WIT worlds.
     Templates(commands::templates::TemplatesArgs),
+    /// Manage locally installed Go/TinyGo toolchains: list, install, import, pack, remove.
+    Toolchain(commands::toolchain::ToolchainArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Metrics(a) => a.exec(),
         Command::Clean(a) => a.exec(),
         Command::Templates(a) => a.exec(),
+        Command::Toolchain(a) => a.exec(),
     };
     match result {
         Ok(code) => code,

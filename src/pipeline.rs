@@ -283,6 +283,7 @@ pub fn build(
 ) -> Vec<TaskReport> {
     let reports = gen(project);
     let go_cache = opts.cache_dir.clone();
+    let toolchain_sha256 = toolchain.provenance().map(|p| p.sha256).unwrap_or_default();
     let built = build::parallel_map(&reports, opts.jobs, |report| {
         let Some(Ok(generated)) = &report.gen else {
             return None;
@@ -317,6 +318,7 @@ pub fn build(
                         resolve: &project.generator.wit().resolve,
                         cache_dir: &go_cache,
                         on_stage: &|stage| opts.stage(&task.component_name, stage),
+                        toolchain_sha256: &toolchain_sha256,
                     },
                 )
             })();

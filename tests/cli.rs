@@ -1,5 +1,8 @@
 //! The `pelato` binary as users run it: exit codes, stdout, stderr.
 
+#[path = "support/project.rs"]
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -12,21 +15,9 @@ fn pelato() -> Command {
     c
 }
 
-fn example() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
-    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
-    }
-    dir
-}
-
 #[test]
 fn call_prints_exactly_the_published_body() {
-    let dir = example();
+    let dir = support::copy_example();
     let out = pelato()
         .args(["call"])
         .arg(dir.path())
@@ -90,7 +81,7 @@ fn call_prints_exactly_the_published_body() {
 
 #[test]
 fn test_fails_with_a_diff_and_the_summary_names_the_task() {
-    let dir = example();
+    let dir = support::copy_example();
     let wf = dir.path().join("workflow.yaml");
     let text = std::fs::read_to_string(&wf).unwrap().replace(
         r#"expect: '{"sensor":"greenhouse-1","celsius":100}'"#,
@@ -134,7 +125,7 @@ fn an_invalid_project_is_reported_in_full_and_writes_nothing() {
 
 #[test]
 fn json_output_metrics_and_clean() {
-    let dir = example();
+    let dir = support::copy_example();
     let out = pelato()
         .env("ENABLE_METRICS", "true")
         .args(["build", "--output", "json"])

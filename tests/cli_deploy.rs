@@ -1,6 +1,9 @@
 //! `pelato deploy | status | remove` as users run them, against a real
 //! nats-server (JetStream) and a real wadm started in this test process.
 
+#[path = "support/project.rs"]
+mod support;
+
 #[path = "support/nats.rs"]
 mod nats_support;
 
@@ -8,18 +11,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use nats_support::{start_wadm, unique_lattice, NatsServer};
-
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
-    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
-    }
-    dir
-}
 
 fn pelato(dir: &Path, nats: Option<&NatsServer>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
@@ -43,7 +34,7 @@ async fn deploy_status_and_remove_through_wadm() {
     let nats = NatsServer::start();
     let _wadm = start_wadm(&nats).await;
     let lattice = unique_lattice("cli");
-    let dir = project();
+    let dir = support::copy_example();
     let run = |args: &[&str]| {
         let mut full = args.to_vec();
         full.extend(["--lattice", lattice.as_str()]);
@@ -97,7 +88,7 @@ async fn deploy_status_and_remove_through_wadm() {
 
 #[test]
 fn without_nats_deploy_writes_manifests_and_says_how_to_deploy() {
-    let dir = project();
+    let dir = support::copy_example();
     let out = pelato(dir.path(), None, &["deploy"]);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -114,7 +105,7 @@ fn without_nats_deploy_writes_manifests_and_says_how_to_deploy() {
 
 #[test]
 fn nats_down_is_a_clear_failure() {
-    let dir = project();
+    let dir = support::copy_example();
     let port = nats_support::free_port();
     let out = Command::new(env!("CARGO_BIN_EXE_pelato"))
         .args(["deploy", "--no-wait", "--connect-timeout", "1"])

@@ -1,6 +1,9 @@
 //! `pelato push` and the whole `pelato brush` as users run them, against a real
 //! registry (Debian's docker-registry), a real nats-server and a real wadm.
 
+#[path = "support/project.rs"]
+mod support;
+
 #[path = "support/nats.rs"]
 mod nats_support;
 #[path = "support/registry.rs"]
@@ -11,18 +14,6 @@ use std::process::{Command, Output};
 
 use nats_support::{start_wadm, unique_lattice, NatsServer};
 use registry_support::Registry;
-
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
-    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
-    }
-    dir
-}
 
 fn pelato() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
@@ -47,7 +38,7 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 #[test]
 fn push_to_a_registry_pins_the_manifest_and_repush_is_cheap() {
     let registry = Registry::start();
-    let dir = project();
+    let dir = support::copy_example();
     let url = format!("http://{}", registry.addr());
     let err = ok(&pelato()
         .env("REGISTRY_URL", &url)
@@ -100,7 +91,7 @@ fn push_to_a_registry_pins_the_manifest_and_repush_is_cheap() {
 
 #[test]
 fn without_a_registry_push_writes_a_local_oci_layout_that_can_be_handed_over() {
-    let dir = project();
+    let dir = support::copy_example();
     let err = ok(&pelato().arg("push").arg(dir.path()).output().unwrap());
     assert!(err.contains("local OCI layout"), "{err}");
     let layout = dir.path().join(".pelato/oci");
@@ -144,7 +135,7 @@ async fn brush_runs_the_whole_pipeline_into_wadm() {
     let nats = NatsServer::start();
     let _wadm = start_wadm(&nats).await;
     let lattice = unique_lattice("brush");
-    let dir = project();
+    let dir = support::copy_example();
     let out = pelato()
         .env("REGISTRY_URL", format!("http://{}", registry.addr()))
         .env("NATS_HOST", "127.0.0.1")

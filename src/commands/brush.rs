@@ -2,10 +2,7 @@
 
 use std::process::ExitCode;
 
-use pelato::harness::Harness;
-use pelato::pipeline::{self, Project};
-
-use super::{BuildOpts, OutputOpts, ProjectArg, Run};
+use super::{BuildOpts, OutputOpts, ProjectArg, Started};
 
 /// The whole pipeline: gen → build → test → push → deploy (when NATS_HOST is set).
 #[derive(clap::Args, Debug)]
@@ -25,18 +22,11 @@ pub struct BrushArgs {
 impl BrushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let run = std::sync::Arc::new(Run::start("brush", &self.out));
-        let project = Project::load(&self.project.project)?;
-        let toolchain = pelato::toolchain::discover()?;
-        run.progress(format!("toolchain: {}", toolchain.identity()));
-        let mut opts = self.opts.run_options(&project);
-        opts.on_stage = Some(run.stage_hook());
-        let mut reports = pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
-        let harness = Harness::new(opts.harness.clone())?;
-        pipeline::test_all(&project, &harness, &mut reports, &opts, &|r| run.tested(r));
+        let mut s = Started::build("brush", &self.project, &self.opts, &self.out)?;
+        s.test()?;
         // Only tasks that passed every stage so far are pushed, then deployed.
-        super::push::push_stage(&project, &mut reports, &self.push, &run)?;
-        super::deploy::deploy_stage(&project, &mut reports, &self.deploy)?;
-        Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
+        super::push::push_stage(&s.project, &mut s.reports, &self.push, &s.run)?;
+        super::deploy::deploy_stage(&s.project, &mut s.reports, &self.deploy)?;
+        Ok(s.finish())
     }
 }

@@ -46,7 +46,12 @@ impl CallArgs {
             }
             (None, None) => unreachable!("clap requires one"),
         };
-        let toolchain = pelato::toolchain::discover()?;
+        let toolchain = pelato::toolchain::select_for_build(
+            project.workflow.toolchain.as_deref(),
+            self.opts.install,
+            &mut pelato::toolchain::install::Bar::stderr(),
+        )?
+        .toolchain;
         let opts = self.opts.run_options(&project);
         let reports = pipeline::build(&project, &toolchain, &opts, &|_| {});
         let report = reports

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use pelato::deploy::{self, AppManifest, AppReport, DeployOptions, NatsOptions};
 use pelato::pipeline::{self, Project, TaskReport};
 use pelato::report::StageRecord;
@@ -53,14 +52,6 @@ impl NatsArgs {
             connect_timeout: Duration::from_secs_f64(self.connect_timeout.max(0.1)),
         })
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 /// The wadm application names of a project's tasks.
@@ -143,7 +134,7 @@ pub fn deploy_stage(
         wait: !args.no_wait,
         timeout: Duration::from_secs_f64(args.deploy_timeout.max(0.1)),
     };
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let client = match rt.block_on(deploy::connect(&nats)) {
         Ok(c) => c,
         Err(e) => {
@@ -277,7 +268,7 @@ impl RemoveArgs {
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to remove applications from");
         };
-        let rt = runtime()?;
+        let rt = super::runtime()?;
         let client = rt.block_on(deploy::connect(&nats))?;
         let mut failed = 0;
         for r in rt.block_on(deploy::remove(&client, &app_names(&project))) {
@@ -318,7 +309,7 @@ impl StatusArgs {
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to ask");
         };
-        let rt = runtime()?;
+        let rt = super::runtime()?;
         let client = rt.block_on(deploy::connect(&nats))?;
         let mut failed = 0;
         for r in rt.block_on(deploy::status(&client, &app_names(&project))) {

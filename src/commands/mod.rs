@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod push;
 pub mod templates;
 pub mod test;
+pub mod toolchain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ pub struct BuildOpts {
     /// Per-message timeout in the harness, in seconds.
     #[arg(long, default_value_t = 5.0)]
     pub timeout: f64,
+    /// Install the project's pinned toolchain (`toolchain:` in workflow.yaml) if it is missing.
+    #[arg(long)]
+    pub install: bool,
 }
 
 impl BuildOpts {
@@ -257,6 +261,94 @@ pub fn write_stdout(bytes: &[u8]) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("warning: writing to stdout: {e}");
         }
+    }
+}
+
+/// A multi-threaded tokio runtime for the network stages.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// A project loaded and built by a pipeline command.
+pub struct Started {
+    /// The run (progress, summary, metrics).
+    pub run: std::sync::Arc<Run>,
+    /// The project.
+    pub project: Project,
+    /// The toolchain that built it.
+    pub toolchain: pelato::toolchain::Toolchain,
+    /// Run options.
+    pub opts: RunOptions,
+    /// One report per task, after gen and build.
+    pub reports: Vec<TaskReport>,
+}
+
+impl Started {
+    /// Starts `command`: loads the project, finds the toolchain, runs gen + build.
+    pub fn build(
+        command: &'static str,
+        project: &ProjectArg,
+        build: &BuildOpts,
+        out: &OutputOpts,
+    ) -> anyhow::Result<Started> {
+        let run = std::sync::Arc::new(Run::start(command, out));
+        let project = Project::load(&project.project)?;
+        // Selection order: the project's pin, PELATO_GO/PELATO_TINYGO, the managed store, PATH.
+        let selection = pelato::toolchain::select_for_build(
+            project.workflow.toolchain.as_deref(),
+            build.install,
+            &mut pelato::toolchain::install::Bar::stderr(),
+        )?;
+        let toolchain = selection.toolchain;
+        let provenance = toolchain.provenance()?;
+        run.progress(format!(
+            "toolchain: {} — {}",
+            provenance.summary(),
+            selection.reason
+        ));
+        let mut opts = build.run_options(&project);
+        opts.on_stage = Some(run.stage_hook());
+        let reports = pelato::pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
+        Ok(Started {
+            run,
+            project,
+            toolchain,
+            opts,
+            reports,
+        })
+    }
+
+    /// Runs the test stage on what was built.
+    pub fn test(&mut self) -> anyhow::Result<()> {
+        let harness = pelato::harness::Harness::new(self.opts.harness.clone())?;
+        let run = &self.run;
+        pelato::pipeline::test_all(
+            &self.project,
+            &harness,
+            &mut self.reports,
+            &self.opts,
+            &|r| run.tested(r),
+        );
+        Ok(())
+    }
+
+    /// Prints the summary, records metrics, and returns the exit code.
+    pub fn finish(self) -> ExitCode {
+        let toolchain = match self.toolchain.provenance() {
+            Ok(p) => p.summary(),
+            Err(_) => self.toolchain.identity(),
+        };
+        self.run.finish(
+            &self.project,
+            &self.reports,
+            self.opts.jobs,
+            Some(toolchain),
+        )
     }
 }
 

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pelato::pipeline::{self, Project, TaskReport};
+use pelato::pipeline::{Project, TaskReport};
 use pelato::push::{self, ComponentArtifact, Destination, PushOptions};
 use pelato::report::StageRecord;
 
-use super::{BuildOpts, OutputOpts, ProjectArg, Run};
+use super::{BuildOpts, OutputOpts, ProjectArg, Run, Started};
 
 /// Default local OCI layout, relative to the project, used when no registry is set.
 pub const DEFAULT_LAYOUT_DIR: &str = ".pelato/oci";
@@ -49,14 +49,6 @@ fn destination(project: &Project, to: Option<&str>) -> anyhow::Result<Destinatio
     Ok(dest)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 /// Points a generated manifest at the pushed, digest-pinned reference.
 fn pin_manifest(path: &Path, from: &str, to: &str) -> std::io::Result<bool> {
     let text = std::fs::read_to_string(path)?;
@@ -84,7 +76,7 @@ pub fn push_stage(
             d.display()
         )),
     }
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let opts = PushOptions { force: args.force };
     for r in reports.iter_mut().filter(|r| r.failure().is_none()) {
         let Some(built) = r.built().cloned() else {
@@ -97,6 +89,10 @@ pub fn push_stage(
             ("task".to_string(), task.name.clone()),
             ("template".to_string(), task.template.clone()),
             ("toolchain".to_string(), built.record.toolchain.clone()),
+            (
+                "toolchain.sha256".to_string(),
+                built.record.toolchain_sha256.clone(),
+            ),
             (
                 "pelato-version".to_string(),
                 env!("CARGO_PKG_VERSION").to_string(),
@@ -189,21 +185,17 @@ pub struct PushArgs {
 impl PushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let run = std::sync::Arc::new(Run::start("push", &self.out));
-        let project = Project::load(&self.project.project)?;
         if self.from_layout {
+            let project = Project::load(&self.project.project)?;
             let layout = self
                 .layout
                 .clone()
                 .unwrap_or_else(|| project.workflow.root.join(DEFAULT_LAYOUT_DIR));
             return self.copy_from_layout(&project, &layout);
         }
-        let toolchain = pelato::toolchain::discover()?;
-        let mut opts = self.opts.run_options(&project);
-        opts.on_stage = Some(run.stage_hook());
-        let mut reports = pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
-        push_stage(&project, &mut reports, &self.stage, &run)?;
-        Ok(run.finish(&project, &reports, opts.jobs, Some(toolchain.identity())))
+        let mut s = Started::build("push", &self.project, &self.opts, &self.out)?;
+        push_stage(&s.project, &mut s.reports, &self.stage, &s.run)?;
+        Ok(s.finish())
     }
 
     fn copy_from_layout(&self, project: &Project, layout: &Path) -> anyhow::Result<ExitCode> {
@@ -213,7 +205,7 @@ impl PushArgs {
                 "--from-layout copies to a registry: set REGISTRY_URL (or pass --to host:port)"
             ),
         };
-        let rt = runtime()?;
+        let rt = super::runtime()?;
         let mut failed = 0;
         for task in &project.workflow.tasks {
             let r = rt.block_on(push::copy_layout_to_registry(

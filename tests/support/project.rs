@@ -65,3 +65,16 @@ pub fn processor_workflow(component: &str, code: &str, extra: &str) -> String {
         "project_name: t\ntasks:\n  - name: {component} task\n    type: processor_nats\n    code: tasks/{code}\n    targets: [edge]\n    source_topic: in.{component}\n    dest_topic: out.{component}\n    component_name: {component}\n    version: 1.0.0\n{extra}"
     )
 }
+
+/// A copy of the README's example project (`examples/iot-sensors`) in a temp dir.
+pub fn copy_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
+    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
+    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
+    }
+    dir
+}

@@ -1,9 +1,14 @@
-//! Find a Go or TinyGo toolchain and compile a generated Go module to a
-//! `wasip1` core WebAssembly module.
+//! Find, select, install and run a Go or TinyGo toolchain, and compile a
+//! generated Go module to a `wasip1` core WebAssembly module.
 //!
-//! Discovery order: `PELATO_TINYGO`, then `PELATO_GO` (explicit file paths;
-//! a bad one is an error, never skipped), then `tinygo` and `go` on `PATH`.
-//! Go must be at least 1.24 (for `//go:wasmexport`), TinyGo at least 0.34.
+//! [`discover`] looks at `PELATO_TINYGO`, then `PELATO_GO` (explicit file
+//! paths; a bad one is an error, never skipped), then `tinygo` and `go` on
+//! `PATH`. [`select`] adds the project pin and the managed [`store`]: pin,
+//! env override, managed store, PATH. Go must be at least 1.24 (for
+//! `//go:wasmexport`), TinyGo at least 0.34.
+//!
+//! Managed toolchains come from the pinned [`manifest`]s and are installed by
+//! [`install`] (URL, pip, file import, pack bundles).
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -15,6 +20,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use semver::Version;
+use serde::Serialize;
+
+pub mod install;
+pub mod manifest;
+pub mod store;
+
+pub use install::{InstallOptions, Outcome, Progress, SourceKind};
+pub use manifest::{current_platform, Catalog, Spec};
+pub use store::{Installed, Store};
 
 /// Environment variable naming an explicit `go` executable.
 pub const ENV_GO: &str = "PELATO_GO";
@@ -82,6 +96,8 @@ pub enum ToolchainSource {
     Env(String),
     /// From a search of `PATH`.
     Path,
+    /// From the managed store (the toolchain's folder).
+    Managed(PathBuf),
 }
 
 /// A usable toolchain.
@@ -95,6 +111,12 @@ pub struct Toolchain {
     pub version: Version,
     /// How it was found.
     pub source: ToolchainSource,
+    /// For a managed toolchain: sha256 of the pinned archive or wheel it was
+    /// installed from.
+    pub sha256: Option<String>,
+    /// GOROOT to run it with: a managed Go's own root, or for a managed TinyGo
+    /// the managed Go it uses (also put first on its `PATH`). `None` = unset.
+    pub goroot: Option<PathBuf>,
 }
 
 /// A toolchain that was found but not used, and why.
@@ -200,6 +222,162 @@ pub enum ToolchainError {
         /// What is wrong with the output.
         reason: String,
     },
+    /// A toolchain spec, checksum or source name is malformed.
+    #[error("{spec:?}: {reason}")]
+    BadSpec {
+        /// What was given.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A toolchain manifest or store metadata file is invalid.
+    #[error("{file}: {reason}")]
+    Manifest {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The requested version is not pinned in the manifests.
+    #[error("{spec} is not one of the toolchains pinned in this pelato (known: {known}) — fix: ask for one of those, or install it yourself and set PELATO_GO / PELATO_TINYGO")]
+    UnknownRelease {
+        /// What was asked for.
+        spec: String,
+        /// The pinned versions of that kind.
+        known: String,
+    },
+    /// Nothing is pinned for this platform.
+    #[error("{spec} has nothing pinned for {platform} (pinned for: {available}) — fix: install it yourself and set PELATO_GO / PELATO_TINYGO")]
+    NoPlatform {
+        /// The toolchain.
+        spec: String,
+        /// This machine's platform.
+        platform: String,
+        /// Platforms that are pinned.
+        available: String,
+    },
+    /// No source may install the toolchain.
+    #[error("cannot install {spec} for {platform}: {} — fix: pass `--sha256 <hex>` from the official download page, or download the file on a connected machine and run `pelato toolchain import FILE --sha256 <hex>`", reasons.join("; "))]
+    NoSource {
+        /// The toolchain.
+        spec: String,
+        /// This machine's platform.
+        platform: String,
+        /// Why each source cannot.
+        reasons: Vec<String>,
+    },
+    /// The manifest has no verified checksum for a file and none was given.
+    #[error("no verified sha256 is pinned for {file}, so pelato will not install it — fix: pass `--sha256 <hex>` taken from the official download page, or download it on a connected machine and run `pelato toolchain import {file} --sha256 <hex>`")]
+    Unverified {
+        /// The archive or wheel.
+        file: String,
+    },
+    /// A checksum given by the user disagrees with the pinned one.
+    #[error("{file}: the manifest pins sha256 {pinned}, but --sha256 says {given}; refusing — fix: drop --sha256 (the pinned value is used), or check where your value came from")]
+    ChecksumConflict {
+        /// The archive or wheel.
+        file: String,
+        /// The pinned checksum.
+        pinned: String,
+        /// The user's checksum.
+        given: String,
+    },
+    /// A download or file does not have the expected sha256.
+    #[error("sha256 mismatch for {what}: expected {expected}, got {actual}; refused, nothing was installed — fix: retry; if it persists the download, mirror or file is corrupt or has been tampered with")]
+    ChecksumMismatch {
+        /// The archive or wheel, and the URL or path it came from.
+        what: String,
+        /// The pinned (or given) checksum.
+        expected: String,
+        /// What arrived.
+        actual: String,
+    },
+    /// A download failed.
+    #[error("cannot download {url}: {reason} — fix: check the network, or set PELATO_TOOLCHAIN_MIRROR to a mirror that serves the same files, or use `pelato toolchain import FILE` with a file fetched elsewhere")]
+    Download {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A download ended early.
+    #[error("download of {url} was cut short: got {got} of {expected} bytes; nothing was installed — fix: retry")]
+    Truncated {
+        /// The URL.
+        url: String,
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        expected: u64,
+    },
+    /// An archive or bundle is unusable.
+    #[error("{file}: {reason}; nothing was installed")]
+    Archive {
+        /// The archive.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `pip` failed.
+    #[error("`{command}` failed: {output} — fix: make sure python3 and pip work and can reach the package index (pip honours PIP_INDEX_URL), or set PELATO_PYTHON to another interpreter")]
+    Pip {
+        /// The command, as shown.
+        command: String,
+        /// What it printed.
+        output: String,
+    },
+    /// A file `import` does not know.
+    #[error("{file} is not a file pinned in pelato's toolchain manifests nor a bundle from `pelato toolchain pack` — fix: import one of: {known}")]
+    UnknownFile {
+        /// The file.
+        file: String,
+        /// Known file names for this platform.
+        known: String,
+    },
+    /// A pack bundle was imported without its checksum.
+    #[error("{file} is a bundle from `pelato toolchain pack`; importing it needs its checksum — fix: pass `--sha256 <hex>` as printed by `pelato toolchain pack` (also in the .sha256 file written beside the bundle)")]
+    BundleNeedsSha256 {
+        /// The bundle.
+        file: String,
+    },
+    /// The toolchain pinned in workflow.yaml is not installed.
+    #[error("workflow.yaml pins `toolchain: {spec}`, which is not installed in {} and not on PATH or in PELATO_GO/PELATO_TINYGO{} — fix: run `pelato toolchain install {spec}` (or build with `--install`)", store.display(), render_found(found))]
+    PinnedMissing {
+        /// The pin, normalized (`go@1.25`).
+        spec: String,
+        /// The store's toolchains folder.
+        store: PathBuf,
+        /// Toolchains found that do not match.
+        found: Vec<String>,
+    },
+    /// A managed TinyGo has no managed Go it accepts.
+    #[error("{tinygo} needs a Go {range} as its standard library, and none is in the managed store — fix: run `{install}`")]
+    NeedsGo {
+        /// The TinyGo.
+        tinygo: String,
+        /// The Go versions it accepts.
+        range: String,
+        /// The command that installs a matching Go.
+        install: String,
+    },
+    /// A managed toolchain does not work.
+    #[error("the managed {spec} in {} is broken: {reason} — fix: `pelato toolchain remove {spec}` then `pelato toolchain install {spec}`", dir.display())]
+    BrokenInstall {
+        /// Its folder.
+        dir: PathBuf,
+        /// Its spec.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn render_found(found: &[String]) -> String {
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!(" (found, not matching: {})", found.join("; "))
+    }
 }
 
 /// Reads the version from `go version` / `tinygo version` output.
@@ -248,29 +426,52 @@ pub fn parse_version_output(kind: ToolchainKind, output: &str) -> Option<Version
     Some(v)
 }
 
-/// Runs `path version` and returns its combined output (with a timeout).
-fn run_version(kind: ToolchainKind, path: &Path) -> Result<String, String> {
-    let mut cmd = Command::new(path);
-    cmd.arg("version")
-        .env("GOTOOLCHAIN", "local")
-        .env_remove("GOROOT")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // "Text file busy" (ETXTBSY) happens when the executable was just written
-    // and another thread forked meanwhile; it clears quickly.
+/// Sets GOROOT (and puts its `bin` first on PATH) or removes GOROOT.
+fn apply_goroot(cmd: &mut Command, goroot: Option<&Path>) {
+    match goroot {
+        Some(root) => {
+            let mut paths = vec![root.join("bin")];
+            if let Some(p) = std::env::var_os("PATH") {
+                paths.extend(std::env::split_paths(&p));
+            }
+            cmd.env("GOROOT", root);
+            if let Ok(joined) = std::env::join_paths(paths) {
+                cmd.env("PATH", joined);
+            }
+        }
+        None => {
+            cmd.env_remove("GOROOT");
+        }
+    }
+}
+
+/// Spawns `cmd`, retrying briefly on "Text file busy" (ETXTBSY), which happens
+/// when the executable was just written and another thread forked meanwhile.
+fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
     let mut attempt = 0;
-    let mut child = loop {
+    loop {
         match cmd.spawn() {
-            Ok(c) => break c,
+            Ok(c) => return Ok(c),
             Err(e) if e.raw_os_error() == Some(26) && attempt < 20 => {
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(25));
             }
-            Err(e) => return Err(format!("cannot run it: {e}")),
+            Err(e) => return Err(e),
         }
-    };
+    }
+}
+
+/// Runs `path version` and returns its combined output (with a timeout).
+fn run_version(kind: ToolchainKind, path: &Path, goroot: Option<&Path>) -> Result<String, String> {
+    let mut cmd = Command::new(path);
+    apply_goroot(&mut cmd, goroot);
+    cmd.arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = spawn_retrying(&mut cmd).map_err(|e| format!("cannot run it: {e}"))?;
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -312,8 +513,12 @@ fn run_version(kind: ToolchainKind, path: &Path) -> Result<String, String> {
 }
 
 /// Runs a candidate and checks its version.
-fn probe(kind: ToolchainKind, path: &Path) -> Result<Version, (Option<Version>, String)> {
-    let out = run_version(kind, path).map_err(|e| (None, e))?;
+fn probe(
+    kind: ToolchainKind,
+    path: &Path,
+    goroot: Option<&Path>,
+) -> Result<Version, (Option<Version>, String)> {
+    let out = run_version(kind, path, goroot).map_err(|e| (None, e))?;
     let Some(version) = parse_version_output(kind, &out) else {
         let first = out.lines().next().unwrap_or("").trim();
         return Err((
@@ -376,12 +581,14 @@ fn from_override(kind: ToolchainKind, value: &str) -> Result<Toolchain, Toolchai
     } else {
         path
     };
-    match probe(kind, &path) {
+    match probe(kind, &path, None) {
         Ok(version) => Ok(Toolchain {
             kind,
             path,
             version,
             source: ToolchainSource::Env(var.to_string()),
+            sha256: None,
+            goroot: None,
         }),
         Err((_, reason)) => Err(ToolchainError::BadOverride {
             var: var.to_string(),
@@ -406,56 +613,409 @@ pub fn discover_with(
     env: impl Fn(&str) -> Option<String>,
     path_var: Option<OsString>,
 ) -> Result<Toolchain, ToolchainError> {
-    for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
-        if let Some(value) = env(kind.env_var()).filter(|v| !v.trim().is_empty()) {
-            return from_override(kind, &value);
-        }
+    if let Some(found) = env_override(&env) {
+        return found;
     }
     let mut rejected = Vec::new();
-    let cwd = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
-    if let Some(paths) = path_var.filter(|p| !p.is_empty()) {
-        for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
-            let Ok(found) = which::which_in_all(kind.command_name(), Some(&paths), &cwd) else {
-                continue;
-            };
-            let mut seen = HashSet::new();
-            for path in found {
-                let key = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-                if !seen.insert(key) {
-                    continue;
-                }
-                match probe(kind, &path) {
-                    Ok(version) => {
-                        return Ok(Toolchain {
-                            kind,
-                            path,
-                            version,
-                            source: ToolchainSource::Path,
-                        })
-                    }
-                    Err((version, reason)) => rejected.push(Rejected {
-                        kind,
-                        path,
-                        version,
-                        reason,
-                    }),
-                }
-            }
+    for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
+        if let Some(tc) = search_path(kind, path_var.as_ref(), &mut rejected, |_| true) {
+            return Ok(tc);
         }
     }
     Err(ToolchainError::NotFound { rejected })
+}
+
+/// `PELATO_TINYGO`, then `PELATO_GO`, when set (and not empty).
+fn env_override(env: &dyn Fn(&str) -> Option<String>) -> Option<Result<Toolchain, ToolchainError>> {
+    [ToolchainKind::TinyGo, ToolchainKind::Go]
+        .into_iter()
+        .find_map(|kind| {
+            env(kind.env_var())
+                .filter(|v| !v.trim().is_empty())
+                .map(|value| from_override(kind, &value))
+        })
+}
+
+/// Every distinct `kind` executable on `path_var`, in PATH order.
+pub fn on_path(kind: ToolchainKind, path_var: Option<&OsString>) -> Vec<PathBuf> {
+    let Some(paths) = path_var.filter(|p| !p.is_empty()) else {
+        return Vec::new();
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
+    let Ok(found) = which::which_in_all(kind.command_name(), Some(paths), &cwd) else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    found
+        .filter(|path| seen.insert(fs::canonicalize(path).unwrap_or_else(|_| path.clone())))
+        .collect()
+}
+
+/// The first `kind` on `path_var` that runs, is recent enough and passes
+/// `accept`; the others are added to `rejected`.
+fn search_path(
+    kind: ToolchainKind,
+    path_var: Option<&OsString>,
+    rejected: &mut Vec<Rejected>,
+    accept: impl Fn(&Version) -> bool,
+) -> Option<Toolchain> {
+    for path in on_path(kind, path_var) {
+        match probe(kind, &path, None) {
+            Ok(version) if accept(&version) => {
+                return Some(Toolchain {
+                    kind,
+                    path,
+                    version,
+                    source: ToolchainSource::Path,
+                    sha256: None,
+                    goroot: None,
+                })
+            }
+            Ok(version) => rejected.push(Rejected {
+                kind,
+                path,
+                reason: format!("{kind} {version} is not the pinned version"),
+                version: Some(version),
+            }),
+            Err((version, reason)) => rejected.push(Rejected {
+                kind,
+                path,
+                version,
+                reason,
+            }),
+        }
+    }
+    None
+}
+
+/// The toolchain a build uses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The toolchain.
+    pub toolchain: Toolchain,
+    /// Why it was chosen, for the build log (one line).
+    pub reason: String,
+}
+
+/// Probes a managed toolchain (with the Go root it will run with).
+fn managed(installed: &Installed, goroot: Option<PathBuf>) -> Result<Toolchain, ToolchainError> {
+    let tc = installed.toolchain(goroot);
+    let broken = |reason: String| ToolchainError::BrokenInstall {
+        dir: installed.dir.clone(),
+        spec: installed.spec().to_string(),
+        reason,
+    };
+    if let Some(problem) = executable_problem(&tc.path) {
+        return Err(broken(format!(
+            "its compiler {} {problem}",
+            tc.path.display()
+        )));
+    }
+    match probe(tc.kind, &tc.path, tc.goroot.as_deref()) {
+        Ok(v)
+            if (v.major, v.minor, v.patch)
+                == (tc.version.major, tc.version.minor, tc.version.patch) =>
+        {
+            Ok(tc)
+        }
+        Ok(v) => Err(broken(format!(
+            "its compiler reports {v}, the store says {}",
+            tc.version
+        ))),
+        Err((_, why)) => Err(broken(why)),
+    }
+}
+
+/// The managed toolchain for `installed`: for a TinyGo, together with the
+/// newest managed Go it accepts.
+fn managed_with_go(store: &Store, installed: &Installed) -> Result<Toolchain, ToolchainError> {
+    if installed.kind == ToolchainKind::Go {
+        return managed(installed, None);
+    }
+    let gos = store.find(&Spec {
+        kind: ToolchainKind::Go,
+        parts: Vec::new(),
+    })?;
+    let Some(go) = gos.iter().find(|g| installed.accepts_go(&g.version)) else {
+        let range = installed.go_range_text().unwrap_or_else(|| "?".into());
+        let max = installed
+            .meta
+            .go_max
+            .clone()
+            .unwrap_or_else(|| "1.25".into());
+        return Err(ToolchainError::NeedsGo {
+            tinygo: installed.spec().to_string(),
+            range,
+            install: format!("pelato toolchain install go@{max}"),
+        });
+    };
+    managed(installed, go.goroot())
+}
+
+/// Chooses the toolchain for a build.
+///
+/// 1. `workflow_pin` (`toolchain:` in workflow.yaml, e.g. `go@1.25`): the newest
+///    matching toolchain in `store`, else `PELATO_GO`/`PELATO_TINYGO` or a
+///    `PATH` executable of that kind whose version matches; else
+///    [`ToolchainError::PinnedMissing`] naming the install command.
+/// 2. `PELATO_TINYGO` / `PELATO_GO` (see [`discover_with`]).
+/// 3. The managed store: its newest TinyGo that has a managed Go it accepts,
+///    else its newest Go.
+/// 4. `PATH`: every `tinygo`, then every `go`.
+///
+/// A managed TinyGo runs with a managed Go it accepts as GOROOT and first on
+/// its PATH; every compiler runs with `GOTOOLCHAIN=local` and `GOPROXY=off`.
+pub fn select(
+    workflow_pin: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+    store: &Store,
+    path_var: Option<OsString>,
+) -> Result<Selection, ToolchainError> {
+    if let Some(pin) = workflow_pin.map(str::trim).filter(|p| !p.is_empty()) {
+        return select_pinned(pin, &env, store, path_var.as_ref());
+    }
+    if let Some(found) = env_override(&env) {
+        let tc = found?;
+        let var = tc.kind.env_var();
+        return Ok(Selection {
+            reason: format!("{var} is set (no `toolchain:` pin in workflow.yaml)"),
+            toolchain: tc,
+        });
+    }
+    let installed = store.list()?;
+    let platform = current_platform();
+    let mut notes = Vec::new();
+    for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
+        for i in installed
+            .iter()
+            .filter(|i| i.kind == kind && i.meta.platform == platform)
+        {
+            match managed_with_go(store, i) {
+                Ok(tc) => {
+                    return Ok(Selection {
+                        reason: format!(
+                            "newest managed toolchain in {} (no `toolchain:` pin in workflow.yaml, PELATO_GO/PELATO_TINYGO unset)",
+                            store.toolchains_dir().display()
+                        ),
+                        toolchain: tc,
+                    })
+                }
+                Err(e) => notes.push(e),
+            }
+        }
+    }
+    let mut rejected = Vec::new();
+    for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
+        if let Some(tc) = search_path(kind, path_var.as_ref(), &mut rejected, |_| true) {
+            let mut reason = "found on PATH (no `toolchain:` pin in workflow.yaml, PELATO_GO/PELATO_TINYGO unset, nothing usable in the managed store)".to_string();
+            if !notes.is_empty() {
+                let notes: Vec<String> = notes.iter().map(ToString::to_string).collect();
+                reason.push_str(&format!("; skipped in the store: {}", notes.join("; ")));
+            }
+            return Ok(Selection {
+                toolchain: tc,
+                reason,
+            });
+        }
+    }
+    // Nothing on PATH: what was wrong in the store says more than "not found".
+    if rejected.is_empty() && !notes.is_empty() {
+        return Err(notes.remove(0));
+    }
+    Err(ToolchainError::NotFound { rejected })
+}
+
+fn select_pinned(
+    pin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    store: &Store,
+    path_var: Option<&OsString>,
+) -> Result<Selection, ToolchainError> {
+    let spec = Spec::parse(pin)?;
+    let why = format!("workflow.yaml pins `toolchain: {pin}`");
+    if let Some(i) = store.find(&spec)?.first() {
+        let tc = managed_with_go(store, i)?;
+        let mut reason = format!("{why}; managed {} in {}", i.spec(), i.dir.display());
+        if let Some(g) = &tc.goroot {
+            if tc.kind == ToolchainKind::TinyGo {
+                reason.push_str(&format!(" with GOROOT={}", g.display()));
+            }
+        }
+        return Ok(Selection {
+            toolchain: tc,
+            reason,
+        });
+    }
+    let mut found = Vec::new();
+    if let Some(value) = env(spec.kind.env_var()).filter(|v| !v.trim().is_empty()) {
+        let tc = from_override(spec.kind, &value)?;
+        if spec.matches(&tc.version) {
+            return Ok(Selection {
+                reason: format!(
+                    "{why}; not in the managed store, but {}={} is {} {}",
+                    spec.kind.env_var(),
+                    value,
+                    tc.kind,
+                    tc.version
+                ),
+                toolchain: tc,
+            });
+        }
+        found.push(format!(
+            "{}={} is {} {}",
+            spec.kind.env_var(),
+            value,
+            tc.kind,
+            tc.version
+        ));
+    }
+    let mut rejected = Vec::new();
+    if let Some(tc) = search_path(spec.kind, path_var, &mut rejected, |v| spec.matches(v)) {
+        return Ok(Selection {
+            reason: format!(
+                "{why}; not in the managed store, but {} on PATH is {} {}",
+                tc.path.display(),
+                tc.kind,
+                tc.version
+            ),
+            toolchain: tc,
+        });
+    }
+    found.extend(rejected.iter().map(Rejected::to_string));
+    Err(ToolchainError::PinnedMissing {
+        spec: spec.to_string(),
+        store: store.toolchains_dir(),
+        found,
+    })
+}
+
+/// Environment variable that makes `build` install a missing pinned toolchain
+/// (`true`/`1`/`yes`), like `pelato build --install`.
+pub const ENV_AUTO_INSTALL: &str = "PELATO_TOOLCHAIN_AUTO_INSTALL";
+
+/// Whether an environment value switches something on.
+pub fn truthy(v: Option<String>) -> bool {
+    v.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// [`select`] for a build from the process environment, `PATH`, the store of
+/// `PELATO_HOME` and the pinned manifests (see [`select_or_install`]); `install`
+/// is also switched on by `PELATO_TOOLCHAIN_AUTO_INSTALL`, and the install
+/// options come from `PELATO_TOOLCHAIN_SOURCE`, `PELATO_TOOLCHAIN_MIRROR` and
+/// `PELATO_PYTHON`.
+pub fn select_for_build(
+    workflow_pin: Option<&str>,
+    install: bool,
+    progress: &mut dyn Progress,
+) -> Result<Selection, ToolchainError> {
+    let env = |n: &str| std::env::var(n).ok();
+    let store = Store::from_env(env)?;
+    let catalog = Catalog::from_env(env)?;
+    let opts = InstallOptions::from_env(env)?;
+    select_or_install(
+        workflow_pin,
+        install || truthy(env(ENV_AUTO_INSTALL)),
+        env,
+        &store,
+        std::env::var_os("PATH"),
+        &catalog,
+        &opts,
+        progress,
+    )
+}
+
+/// [`select`]; when `install` is true and the pinned toolchain is missing (or
+/// a pinned TinyGo has no managed Go it accepts), installs it from `catalog`
+/// with `opts` first, then selects again.
+#[allow(clippy::too_many_arguments)]
+pub fn select_or_install(
+    workflow_pin: Option<&str>,
+    install: bool,
+    env: impl Fn(&str) -> Option<String>,
+    store: &Store,
+    path_var: Option<OsString>,
+    catalog: &Catalog,
+    opts: &InstallOptions,
+    progress: &mut dyn Progress,
+) -> Result<Selection, ToolchainError> {
+    // At most two installs: the pinned toolchain, then the Go a TinyGo needs.
+    for _ in 0..2 {
+        let missing = match select(workflow_pin, &env, store, path_var.clone()) {
+            Err(ToolchainError::PinnedMissing { spec, .. }) if install => spec,
+            Err(ToolchainError::NeedsGo { install: cmd, .. }) if install => {
+                cmd.rsplit(' ').next().unwrap_or_default().to_string()
+            }
+            other => return other,
+        };
+        let spec = Spec::parse(&missing)?;
+        progress.message(&format!(
+            "installing {spec} (needed by the project's toolchain pin)"
+        ));
+        install::install(store, catalog, &spec, opts, progress)?;
+    }
+    select(workflow_pin, env, store, path_var)
+}
+
+/// Which toolchain produced a component: for the build record, the build
+/// summary and the OCI annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// `go` or `tinygo`.
+    pub kind: String,
+    /// Its version.
+    pub version: String,
+    /// For a managed toolchain, the sha256 of the pinned archive/wheel it was
+    /// installed from; otherwise the sha256 of the compiler executable.
+    pub sha256: String,
+    /// What `sha256` is a digest of: `archive` or `executable`.
+    pub sha256_of: String,
+    /// `managed`, `env` (PELATO_GO/PELATO_TINYGO) or `path`.
+    pub source: String,
+}
+
+impl Provenance {
+    /// OCI annotation keys and values (`toolchain.kind`, `toolchain.version`,
+    /// `toolchain.sha256`, `toolchain.sha256-of`, `toolchain.source`); the push
+    /// stage adds its prefix.
+    pub fn annotations(&self) -> Vec<(String, String)> {
+        vec![
+            ("toolchain.kind".into(), self.kind.clone()),
+            ("toolchain.version".into(), self.version.clone()),
+            ("toolchain.sha256".into(), self.sha256.clone()),
+            ("toolchain.sha256-of".into(), self.sha256_of.clone()),
+            ("toolchain.source".into(), self.source.clone()),
+        ]
+    }
+
+    /// `go 1.25.5 (sha256 9e9b755d63b3…, archive)`, for the summary.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} (sha256 {}…, {})",
+            self.kind,
+            self.version,
+            self.sha256.get(..12).unwrap_or(&self.sha256),
+            self.sha256_of
+        )
+    }
 }
 
 impl Toolchain {
     /// Checks the executable at `path` as a toolchain of `kind` (version
     /// included) without searching anything.
     pub fn probe(kind: ToolchainKind, path: &Path) -> Result<Toolchain, ToolchainError> {
-        match probe(kind, path) {
+        match probe(kind, path, None) {
             Ok(version) => Ok(Toolchain {
                 kind,
                 path: path.to_path_buf(),
                 version,
                 source: ToolchainSource::Path,
+                sha256: None,
+                goroot: None,
             }),
             Err((version, reason)) => Err(ToolchainError::NotFound {
                 rejected: vec![Rejected {
@@ -471,6 +1031,30 @@ impl Toolchain {
     /// E.g. `go 1.27.3 (/opt/pelato-venv/bin/go)`; stable, used in cache keys.
     pub fn identity(&self) -> String {
         format!("{} {} ({})", self.kind, self.version, self.path.display())
+    }
+
+    /// Which toolchain this is, for build records and OCI annotations. For an
+    /// unmanaged toolchain the compiler executable is hashed.
+    pub fn provenance(&self) -> Result<Provenance, ToolchainError> {
+        let source = match &self.source {
+            ToolchainSource::Managed(_) => "managed",
+            ToolchainSource::Env(_) => "env",
+            ToolchainSource::Path => "path",
+        };
+        let (sha256, of) = match &self.sha256 {
+            Some(h) => (h.clone(), "archive"),
+            None => (
+                install::sha256_file(&self.path, &mut install::Quiet, "")?,
+                "executable",
+            ),
+        };
+        Ok(Provenance {
+            kind: self.kind.to_string(),
+            version: self.version.to_string(),
+            sha256,
+            sha256_of: of.to_string(),
+            source: source.to_string(),
+        })
     }
 
     /// Compiles the Go module in `module_dir` (a `package main` with
@@ -505,9 +1089,9 @@ impl Toolchain {
         let out = tmp.path().join("task.core.wasm");
 
         let mut cmd = Command::new(&self.path);
+        apply_goroot(&mut cmd, self.goroot.as_deref());
         cmd.current_dir(module_dir)
             .stdin(Stdio::null())
-            .env_remove("GOROOT")
             .env("GOTOOLCHAIN", "local")
             .env("GOPROXY", "off")
             .env("GOFLAGS", "-mod=mod")
@@ -543,10 +1127,13 @@ impl Toolchain {
             }
         }
         let start = Instant::now();
-        let output = cmd.output().map_err(|source| ToolchainError::Spawn {
-            path: self.path.clone(),
-            source,
-        })?;
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let output = spawn_retrying(&mut cmd)
+            .and_then(|c| c.wait_with_output())
+            .map_err(|source| ToolchainError::Spawn {
+                path: self.path.clone(),
+                source,
+            })?;
         let duration = start.elapsed();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         if !output.status.success() {
