@@ -337,7 +337,7 @@ impl Generator {
             "spread": spread,
             "image": default_image(wf, task, settings),
             "provider_name": "nats-messaging",
-            "provider_image": DEFAULT_MESSAGING_PROVIDER,
+            "provider_image": wf.messaging_provider.as_deref().unwrap_or(DEFAULT_MESSAGING_PROVIDER),
             "consumer_config": format!("{}-consumer", task.component_name),
             "subscription_config": format!("{}-subscription", task.component_name),
             "nats_url": nats_url,

@@ -57,7 +57,13 @@ pub const EXEC_TASK_SIGNATURE: &str = "func exec_task(arg string) string";
 /// workflow.yaml files larger than this are rejected without being parsed.
 const MAX_WORKFLOW_BYTES: u64 = 4 * 1024 * 1024;
 
-const TOP_KEYS: &[&str] = &["project_name", "tasks", "toolchain", "max_message_size"];
+const TOP_KEYS: &[&str] = &[
+    "project_name",
+    "tasks",
+    "toolchain",
+    "max_message_size",
+    "messaging_provider",
+];
 const TASK_KEYS: &[&str] = &[
     "name",
     "type",
@@ -73,6 +79,25 @@ const TASK_KEYS: &[&str] = &[
     "tests",
 ];
 const TEST_KEYS: &[&str] = &["name", "input", "expect", "expect_error"];
+
+/// Whether `p` can name a wasmCloud provider: a `wasmcloud+builtin://` name, or
+/// an OCI reference with an explicit tag or digest (the host refuses `latest`).
+pub fn is_valid_provider_ref(p: &str) -> bool {
+    if let Some(name) = p.strip_prefix("wasmcloud+builtin://") {
+        return !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    }
+    let ok_chars = p
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    let last = p.rsplit('/').next().unwrap_or(p);
+    ok_chars
+        && p.contains('/')
+        && (last.contains('@') || last.contains(':'))
+        && !p.ends_with(":latest")
+}
 
 /// Resolves a task `type` to its canonical built-in template name.
 ///
@@ -103,6 +128,9 @@ pub struct Workflow {
     pub toolchain: Option<String>,
     /// Project-wide `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// `messaging_provider`: the NATS messaging provider the manifests use,
+    /// `wasmcloud+builtin://messaging-nats` (the default) or an OCI reference.
+    pub messaging_provider: Option<String>,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
 }
@@ -2196,6 +2224,27 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let messaging_provider = match top.get("messaging_provider") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(p)) if is_valid_provider_ref(p) => Some(Some(p.clone())),
+            Some(other) => {
+                self.push(
+                    &[Seg::Key("messaging_provider")],
+                    None,
+                    Some("messaging_provider"),
+                    format!(
+                        "{} is not a provider reference",
+                        match other {
+                            Value::String(p) => format!("{p:?}"),
+                            v => describe(v).to_string(),
+                        }
+                    ),
+                    Some("write `messaging_provider: wasmcloud+builtin://messaging-nats` or an OCI reference with a tag, e.g. `ghcr.io/wasmcloud/messaging-nats:0.24.0`".into()),
+                );
+                None
+            }
+        };
+
         let example = "add a `tasks:` list, e.g. `tasks:` then `  - name: convert` with `type`, `code`, `targets`, `source_topic`, `dest_topic`, `component_name`, `version`";
         let task_values: &[Value] = match top.get("tasks") {
             None => {
@@ -2260,6 +2309,7 @@ impl Checker<'_> {
             project_name: project_name?,
             toolchain: toolchain?,
             max_message_size: max_message_size?,
+            messaging_provider: messaging_provider?,
             tasks,
         })
     }

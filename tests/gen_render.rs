@@ -250,3 +250,44 @@ fn a_task_defining_main_or_pelato_names_is_refused_with_its_line() {
     assert!(dir.path().join("gen/heartbeat/wadm.yaml").is_file());
     assert!(!dir.path().join("gen/convert").exists());
 }
+
+#[test]
+fn the_messaging_provider_is_configurable() {
+    let dir = fixture("old_dialect");
+    let wf_path = dir.path().join("workflow.yaml");
+    let text = std::fs::read_to_string(&wf_path).unwrap();
+    std::fs::write(
+        &wf_path,
+        format!("messaging_provider: ghcr.io/wasmcloud/messaging-nats:0.24.0\n{text}"),
+    )
+    .unwrap();
+    let project = Project::load(dir.path()).unwrap();
+    let task = &project.workflow.tasks[0];
+    let r = project
+        .generator
+        .render(&project.workflow, task, &settings())
+        .unwrap();
+    let yaml = &r.files[gen::MANIFEST_FILE];
+    assert!(
+        yaml.contains("image: \"ghcr.io/wasmcloud/messaging-nats:0.24.0\""),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("wasmcloud+builtin"));
+
+    for bad in [
+        "ghcr.io/wasmcloud/messaging-nats:latest",
+        "messaging nats",
+        "ghcr.io/x/y",
+    ] {
+        std::fs::write(&wf_path, format!("messaging_provider: {bad}\n{text}")).unwrap();
+        let err = Project::load(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("field `messaging_provider`")
+                && err.contains("is not a provider reference"),
+            "{bad}: {err}"
+        );
+    }
+}
