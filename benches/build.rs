@@ -29,14 +29,17 @@ fn write_project(dir: &Path) {
 }
 
 fn timed(project: &Project, opts: &RunOptions) -> (Duration, Vec<(String, bool, u64)>) {
-    let toolchain = pelato::toolchain::discover().expect("Go: run `bash scripts/setup && . scripts/env`");
+    let toolchain =
+        pelato::toolchain::discover().expect("Go: run `bash scripts/setup && . scripts/env`");
     let t = Instant::now();
     let reports = pipeline::build(project, &toolchain, opts, &|_| {});
     let elapsed = t.elapsed();
     let built = reports
         .iter()
         .map(|r| {
-            let b = r.built().unwrap_or_else(|| panic!("{} failed: {:?}", r.component, r.failure()));
+            let b = r
+                .built()
+                .unwrap_or_else(|| panic!("{} failed: {:?}", r.component, r.failure()));
             (r.component.clone(), b.cached, b.record.compile_ms)
         })
         .collect();
@@ -56,12 +59,21 @@ fn main() {
     let mut opts = RunOptions::for_project(&project);
     opts.cache_dir = cache.path().to_path_buf();
     opts.jobs = 2;
-    println!("pelato build bench — {TASKS} tasks, one run, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "pelato build bench — {TASKS} tasks, one run, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let (cold, _) = timed(&project, &opts);
-    println!("cold build (cold Go cache), -j 2:        {:>8.2} s", cold.as_secs_f64());
+    println!(
+        "cold build (cold Go cache), -j 2:        {:>8.2} s",
+        cold.as_secs_f64()
+    );
     let (noop, built) = timed(&project, &opts);
-    assert!(built.iter().all(|b| b.1), "a no-op rebuild must be all cache hits");
+    assert!(
+        built.iter().all(|b| b.1),
+        "a no-op rebuild must be all cache hits"
+    );
     println!(
         "no-op rebuild:                            {:>8.3} s  = {:.2}% of the cold build",
         noop.as_secs_f64(),
@@ -74,9 +86,16 @@ fn main() {
     std::fs::write(&edited, code).unwrap();
     let project = Project::load(dir.path()).unwrap();
     let (edit, built) = timed(&project, &opts);
-    let rebuilt: Vec<&str> = built.iter().filter(|b| !b.1).map(|b| b.0.as_str()).collect();
+    let rebuilt: Vec<&str> = built
+        .iter()
+        .filter(|b| !b.1)
+        .map(|b| b.0.as_str())
+        .collect();
     assert_eq!(rebuilt, vec!["task-3"]);
-    println!("edit one task, rebuild:                   {:>8.2} s  rebuilt: {rebuilt:?}", edit.as_secs_f64());
+    println!(
+        "edit one task, rebuild:                   {:>8.2} s  rebuilt: {rebuilt:?}",
+        edit.as_secs_f64()
+    );
 
     // -j 1 vs -j 2, from the same warm Go cache, with PELATO's cache forgotten.
     forget_builds(dir.path(), cache.path());
@@ -85,8 +104,15 @@ fn main() {
     forget_builds(dir.path(), cache.path());
     opts.jobs = 2;
     let (j2, _) = timed(&project, &opts);
-    println!("full build, warm Go cache, -j 1:          {:>8.2} s", j1.as_secs_f64());
-    println!("full build, warm Go cache, -j 2:          {:>8.2} s  speed-up {:.2}x", j2.as_secs_f64(), j1.as_secs_f64() / j2.as_secs_f64());
+    println!(
+        "full build, warm Go cache, -j 1:          {:>8.2} s",
+        j1.as_secs_f64()
+    );
+    println!(
+        "full build, warm Go cache, -j 2:          {:>8.2} s  speed-up {:.2}x",
+        j2.as_secs_f64(),
+        j1.as_secs_f64() / j2.as_secs_f64()
+    );
 
     // PELATO's overhead: everything but the compiler, per task, in the -j 1 run.
     let compiler: u64 = built1.iter().map(|b| b.2).sum();

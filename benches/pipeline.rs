@@ -134,6 +134,8 @@ fn main() {
                             .join(format!("{}.json", g.component)),
                     )
                     .unwrap();
+                    // ...and the content-addressed store, which would serve it otherwise.
+                    let _ = std::fs::remove_dir_all(cache.path().join("components"));
                     let t = Instant::now();
                     let b =
                         pelato::build::build_task(work.path(), &generated, &task.code, world, &env)
