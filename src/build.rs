@@ -292,20 +292,18 @@ pub fn build_task(
         source,
     };
 
+    let hit = |record: BuildRecord| Built {
+        task: name.clone(),
+        component: component.clone(),
+        path: out.clone(),
+        record,
+        cached: true,
+        elapsed: start.elapsed(),
+    };
     if let Some(record) = read_record(root, component) {
-        if record.key == key {
-            if let Ok(bytes) = fs::read(&out) {
-                if sha256_hex(&bytes) == record.sha256 {
-                    return Ok(Built {
-                        task: name.clone(),
-                        component: component.clone(),
-                        path: out,
-                        record,
-                        cached: true,
-                        elapsed: start.elapsed(),
-                    });
-                }
-            }
+        // Only read the component when the key matches.
+        if record.key == key && fs::read(&out).is_ok_and(|b| sha256_hex(&b) == record.sha256) {
+            return Ok(hit(record));
         }
     }
     // The shared, content-addressed store: the same sources built before (in
@@ -314,14 +312,7 @@ pub fn build_task(
     if let Some((bytes, mut record)) = store.get(&key) {
         record.task = name.clone();
         install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
-        return Ok(Built {
-            task: name.clone(),
-            component: component.clone(),
-            path: out,
-            record,
-            cached: true,
-            elapsed: start.elapsed(),
-        });
+        return Ok(hit(record));
     }
 
     on_stage("compile");
