@@ -30,6 +30,7 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -162,6 +163,37 @@ impl Delivery {
     }
 }
 
+/// What an HTTP request to a component returned.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// Response status code.
+    pub status: u16,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Messages the component published while handling the request, in order.
+    pub published: Vec<Published>,
+    /// What it wrote to stderr.
+    pub stderr: String,
+}
+
+impl HttpReply {
+    /// The response body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Body of the first message published to `subject`, as text.
+    pub fn body_to(&self, subject: &str) -> Option<String> {
+        self.published
+            .iter()
+            .find(|p| p.subject == subject)
+            .map(|p| String::from_utf8_lossy(&p.body).into_owned())
+    }
+}
+
+/// The prefix of the export through which the harness sends HTTP requests.
+pub const HTTP_HANDLER_EXPORT_PREFIX: &str = "wasi:http/incoming-handler@";
+
 /// Harness errors.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
@@ -212,6 +244,7 @@ fn load_err(e: impl std::fmt::Display) -> HarnessError {
 
 struct HostState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
     table: ResourceTable,
     limits: StoreLimits,
     published: Vec<Published>,
@@ -223,6 +256,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: Default::default(),
         }
     }
 }
@@ -317,6 +360,7 @@ impl Harness {
         let engine = Engine::new(&config).map_err(load_err)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
         bindings::ProcessorNats::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
             &mut linker,
             |s| s,
@@ -408,6 +452,7 @@ impl Harness {
             .build();
         let state = HostState {
             wasi,
+            http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.cfg.memory_limit)
@@ -525,6 +570,113 @@ impl LoadedComponent<'_> {
     pub fn with_max_message_bytes(mut self, limit: u64) -> Self {
         self.max_message_bytes = Some(limit);
         self
+    }
+
+    /// Whether the component exports `wasi:http/incoming-handler`.
+    pub fn handles_http(&self) -> bool {
+        self.http_export().is_some()
+    }
+
+    fn http_export(&self) -> Option<&String> {
+        self.shape
+            .exports
+            .iter()
+            .find(|e| e.starts_with(HTTP_HANDLER_EXPORT_PREFIX))
+    }
+
+    /// Sends one HTTP request (`method` on `path`, with `body`) to a fresh
+    /// instance through its `wasi:http/incoming-handler` export.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<HttpReply, HarnessError> {
+        use wasmtime::component::Resource;
+        use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
+        let Some(export) = self.http_export().cloned() else {
+            return Err(HarnessError::Load(format!(
+                "this component does not export `{HTTP_HANDLER_EXPORT_PREFIX}0.2.x`; it exports: {}",
+                self.shape.exports.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let h = self.harness;
+        let (mut store, _stdout, stderr) = h.new_store();
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://localhost{path}"))
+            .body(http_body_util::Full::new(bytes::Bytes::from(body.into())))
+            .map_err(load_err)?;
+        let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+        let instance_pre = self.pre.instance_pre().clone();
+        let outcome = h.rt.block_on(async {
+            tokio::time::timeout(h.cfg.timeout, async move {
+                let req = store.data_mut().http().new_incoming_request(
+                    wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
+                    request,
+                )?;
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let out = store.data_mut().http().new_response_outparam(sender)?;
+                let instance = instance_pre.instantiate_async(&mut store).await?;
+                let iface = instance
+                    .get_export_index(&mut store, None, &export)
+                    .ok_or_else(|| wasmtime::format_err!("no export `{export}`"))?;
+                let func = instance
+                    .get_export_index(&mut store, Some(&iface), "handle")
+                    .ok_or_else(|| wasmtime::format_err!("no function `handle` in `{export}`"))?;
+                let handle = instance.get_typed_func::<(
+                    Resource<HostIncomingRequest>,
+                    Resource<HostResponseOutparam>,
+                ), ()>(&mut store, &func)?;
+                // The guest writes the body after it sets the response: read it
+                // concurrently, or a large body would fill the pipe and stall.
+                let guest = wasmtime_wasi::runtime::spawn(async move {
+                    handle.call_async(&mut store, (req, out)).await?;
+                    Ok::<_, wasmtime::Error>(store)
+                });
+                let response = match receiver.await {
+                    Ok(Ok(resp)) => {
+                        let (parts, body) = resp.into_parts();
+                        use http_body_util::BodyExt;
+                        let body = body
+                            .collect()
+                            .await
+                            .map_err(|e| wasmtime::format_err!("reading the response body: {e:?}"))?
+                            .to_bytes();
+                        Ok((parts.status.as_u16(), body.to_vec()))
+                    }
+                    Ok(Err(code)) => Err(wasmtime::format_err!(
+                        "the component answered with error {code:?}"
+                    )),
+                    Err(_) => Err(wasmtime::format_err!("the component never set a response")),
+                };
+                let mut store = guest.await?;
+                let (status, body) = response?;
+                Ok::<_, wasmtime::Error>(HttpReply {
+                    status,
+                    body,
+                    published: std::mem::take(&mut store.data_mut().published),
+                    stderr: String::new(),
+                })
+            })
+            .await
+        });
+        match outcome {
+            Err(_) => Err(HarnessError::Timeout(h.cfg.timeout)),
+            Ok(Err(trap)) => Err(HarnessError::Trap {
+                message: format!("{trap:#}"),
+                stderr: text(&stderr),
+            }),
+            Ok(Ok(mut reply)) => {
+                reply.stderr = text(&stderr);
+                Ok(reply)
+            }
+        }
+    }
+
+    /// POSTs `body` to `path`: see [`LoadedComponent::request`].
+    pub fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Result<HttpReply, HarnessError> {
+        self.request("POST", path, body)
     }
 
     /// Delivers one message to a fresh instance (as the wasmCloud host does).

@@ -12,6 +12,50 @@ use wit_parser::{PackageId, Resolve, WorldId};
 /// The WIT files PELATO builds against, as (path, contents); dependencies first.
 pub const WIT_FILES: &[(&str, &str)] = &[
     (
+        "wit/deps/io/error.wit",
+        include_str!("../wit/deps/io/error.wit"),
+    ),
+    (
+        "wit/deps/io/poll.wit",
+        include_str!("../wit/deps/io/poll.wit"),
+    ),
+    (
+        "wit/deps/io/streams.wit",
+        include_str!("../wit/deps/io/streams.wit"),
+    ),
+    (
+        "wit/deps/io/world.wit",
+        include_str!("../wit/deps/io/world.wit"),
+    ),
+    (
+        "wit/deps/clocks/monotonic-clock.wit",
+        include_str!("../wit/deps/clocks/monotonic-clock.wit"),
+    ),
+    (
+        "wit/deps/clocks/wall-clock.wit",
+        include_str!("../wit/deps/clocks/wall-clock.wit"),
+    ),
+    (
+        "wit/deps/clocks/timezone.wit",
+        include_str!("../wit/deps/clocks/timezone.wit"),
+    ),
+    (
+        "wit/deps/clocks/world.wit",
+        include_str!("../wit/deps/clocks/world.wit"),
+    ),
+    (
+        "wit/deps/http/package.wit",
+        include_str!("../wit/deps/http/package.wit"),
+    ),
+    (
+        "wit/deps/http/types.wit",
+        include_str!("../wit/deps/http/types.wit"),
+    ),
+    (
+        "wit/deps/http/handler.wit",
+        include_str!("../wit/deps/http/handler.wit"),
+    ),
+    (
         "wit/deps/messaging/messaging.wit",
         include_str!("../wit/deps/messaging/messaging.wit"),
     ),
@@ -114,7 +158,11 @@ macro_rules! builtin {
     };
 }
 
-const BUILTINS: &[(&str, &str, &str)] = &[builtin!("processor_nats"), builtin!("producer_nats")];
+const BUILTINS: &[(&str, &str, &str)] = &[
+    builtin!("processor_nats"),
+    builtin!("producer_nats"),
+    builtin!("http_producer_nats"),
+];
 
 /// The set of templates available to a project.
 #[derive(Debug, Clone)]
@@ -281,8 +329,24 @@ impl Wit {
     pub fn embedded() -> Result<Wit, TemplateError> {
         let mut resolve = Resolve::default();
         let mut main = None;
-        for (path, text) in WIT_FILES {
-            main = Some(resolve.push_str(path, text).map_err(TemplateError::Wit)?);
+        // Consecutive files in one directory are one package: parse them as a group.
+        let mut i = 0;
+        while i < WIT_FILES.len() {
+            let dir = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+            let here = dir(WIT_FILES[i].0);
+            let mut map = wit_parser::SourceMap::new();
+            while i < WIT_FILES.len() && dir(WIT_FILES[i].0) == here {
+                map.push_str(WIT_FILES[i].0, WIT_FILES[i].1);
+                i += 1;
+            }
+            let group = map
+                .parse()
+                .map_err(|(_, e)| TemplateError::Wit(anyhow::anyhow!("{e}")))?;
+            main = Some(
+                resolve
+                    .push_group(group)
+                    .map_err(|e| TemplateError::Wit(anyhow::anyhow!("{e:#}")))?,
+            );
         }
         Ok(Wit {
             resolve,
@@ -330,7 +394,10 @@ mod tests {
     fn builtins_parse_and_name_existing_worlds() {
         let set = TemplateSet::builtin().unwrap();
         let wit = Wit::embedded().unwrap();
-        assert_eq!(set.names(), vec!["processor_nats", "producer_nats"]);
+        assert_eq!(
+            set.names(),
+            vec!["processor_nats", "producer_nats", "http_producer_nats"]
+        );
         for t in set.iter() {
             let w = wit.world(t).unwrap();
             let world = &wit.resolve.worlds[w];

@@ -1926,7 +1926,7 @@ impl Checker<'_> {
 
         let dest_required = matches!(
             template.as_deref(),
-            Some("processor_nats" | "producer_nats")
+            Some("processor_nats" | "producer_nats" | "http_producer_nats")
         );
         let dest = match m.get("dest_topic") {
             None | Some(Value::Null) if dest_required => {
