@@ -156,8 +156,8 @@ pub fn deploy_stage(
             r.message
         );
     };
+    let only: Vec<AppManifest> = apps.iter().map(|(_, m)| m.clone()).collect();
     if args.single_app {
-        let only: Vec<AppManifest> = apps.iter().map(|(_, m)| m.clone()).collect();
         let version = single_app_version(&only);
         let merged = deploy::merge_single_app(&project.workflow.project_name, &version, &only)?;
         let result = rt
@@ -174,7 +174,6 @@ pub fn deploy_stage(
         }
         report_result(&result);
     } else {
-        let only: Vec<AppManifest> = apps.iter().map(|(_, m)| m.clone()).collect();
         let results = rt.block_on(deploy::deploy(&client, &only, &opts, &mut on_event));
         for ((i, _), result) in apps.iter().zip(results) {
             report_result(&result);

@@ -241,9 +241,7 @@ impl Run {
                 let json = serde_json::to_string_pretty(&record).expect("record serializes");
                 write_stdout(format!("{json}\n").as_bytes());
             }
-            OutputFormat::Text => {
-                print_summary(reports);
-            }
+            OutputFormat::Text => print_summary(reports),
         }
         if record.ok {
             ExitCode::SUCCESS
@@ -396,8 +394,8 @@ pub fn tested_lines(r: &TaskReport) -> Vec<String> {
     }
 }
 
-/// Prints the per-task summary on stderr; returns how many tasks failed.
-pub fn print_summary(reports: &[TaskReport]) -> usize {
+/// Prints the per-task summary on stderr.
+pub fn print_summary(reports: &[TaskReport]) {
     let failed: Vec<_> = reports
         .iter()
         .filter_map(|r| r.failure().map(|f| (r, f)))
@@ -419,5 +417,4 @@ pub fn print_summary(reports: &[TaskReport]) -> usize {
         reports.len() - failed.len(),
         failed.len()
     );
-    failed.len()
 }
