@@ -34,8 +34,25 @@ pub const NATS_PORT: &str = "NATS_PORT";
 /// Whether to enable metrics (boolean, default false).
 pub const ENABLE_METRICS: &str = "ENABLE_METRICS";
 
+/// Postgres host for `dbsync` tasks (manifest link config and the harness).
+pub const POSTGRES_HOST: &str = "POSTGRES_HOST";
+/// Postgres port (default 5432).
+pub const POSTGRES_PORT: &str = "POSTGRES_PORT";
+/// Postgres user name.
+pub const POSTGRES_USERNAME: &str = "POSTGRES_USERNAME";
+/// Postgres password: used by the harness only, never written to a manifest
+/// (manifests reference the wasmCloud secret [`POSTGRES_PASSWORD_SECRET`] names).
+pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
+/// Postgres database name.
+pub const POSTGRES_DATABASE: &str = "POSTGRES_DATABASE";
+/// Whether the provider must use TLS to Postgres (boolean, default false).
+pub const POSTGRES_TLS_REQUIRED: &str = "POSTGRES_TLS_REQUIRED";
+/// Key of the wasmCloud secret (NATS KV backend) that holds the Postgres
+/// password on the lattice (default `postgres-password`).
+pub const POSTGRES_PASSWORD_SECRET: &str = "POSTGRES_PASSWORD_SECRET";
+
 /// All variables read by [`Settings`].
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 14] = [
     REGISTRY_URL,
     REGISTRY_USER,
     REGISTRY_PASSWORD,
@@ -43,6 +60,13 @@ pub const VARIABLES: [&str; 7] = [
     NATS_HOST,
     NATS_PORT,
     ENABLE_METRICS,
+    POSTGRES_HOST,
+    POSTGRES_PORT,
+    POSTGRES_USERNAME,
+    POSTGRES_PASSWORD,
+    POSTGRES_DATABASE,
+    POSTGRES_TLS_REQUIRED,
+    POSTGRES_PASSWORD_SECRET,
 ];
 
 const BOOL_VALUES: &str = "true, false, 1, 0, yes, no (any case)";
@@ -98,6 +122,46 @@ pub struct Settings {
     pub nats_port: Option<u16>,
     /// `ENABLE_METRICS` (false when unset).
     pub enable_metrics: bool,
+    /// `POSTGRES_HOST`.
+    pub postgres_host: Option<String>,
+    /// `POSTGRES_PORT`.
+    pub postgres_port: Option<u16>,
+    /// `POSTGRES_USERNAME`.
+    pub postgres_username: Option<String>,
+    /// `POSTGRES_PASSWORD`.
+    pub postgres_password: Option<Secret>,
+    /// `POSTGRES_DATABASE`.
+    pub postgres_database: Option<String>,
+    /// `POSTGRES_TLS_REQUIRED` (false when unset).
+    pub postgres_tls_required: bool,
+    /// `POSTGRES_PASSWORD_SECRET`.
+    pub postgres_password_secret: Option<String>,
+}
+
+impl Settings {
+    /// The harness's Postgres: `None` when `POSTGRES_HOST` is unset; an error
+    /// names the variable that is missing.
+    pub fn harness_postgres(&self) -> Result<Option<crate::harness::PostgresConfig>, String> {
+        let Some(host) = &self.postgres_host else {
+            return Ok(None);
+        };
+        let need = |v: &Option<String>, k: &str| {
+            v.clone().ok_or_else(|| {
+                format!("{POSTGRES_HOST} is set but {k} is not: set {k} too (environment or .env)")
+            })
+        };
+        Ok(Some(crate::harness::PostgresConfig {
+            host: host.clone(),
+            port: self.postgres_port.unwrap_or(5432),
+            username: need(&self.postgres_username, POSTGRES_USERNAME)?,
+            password: self
+                .postgres_password
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default(),
+            database: need(&self.postgres_database, POSTGRES_DATABASE)?,
+        }))
+    }
 }
 
 impl fmt::Display for Settings {
@@ -120,7 +184,26 @@ impl fmt::Display for Settings {
         writeln!(f, "{PARALLEL_BUILD}={}", opt(&self.parallel_build))?;
         writeln!(f, "{NATS_HOST}={}", opt(&self.nats_host))?;
         writeln!(f, "{NATS_PORT}={}", opt(&self.nats_port))?;
-        write!(f, "{ENABLE_METRICS}={}", self.enable_metrics)
+        writeln!(f, "{ENABLE_METRICS}={}", self.enable_metrics)?;
+        writeln!(f, "{POSTGRES_HOST}={}", opt(&self.postgres_host))?;
+        writeln!(f, "{POSTGRES_PORT}={}", opt(&self.postgres_port))?;
+        writeln!(f, "{POSTGRES_USERNAME}={}", opt(&self.postgres_username))?;
+        writeln!(
+            f,
+            "{POSTGRES_PASSWORD}={}",
+            if self.postgres_password.is_some() {
+                "***"
+            } else {
+                "(unset)"
+            }
+        )?;
+        writeln!(f, "{POSTGRES_DATABASE}={}", opt(&self.postgres_database))?;
+        writeln!(f, "{POSTGRES_TLS_REQUIRED}={}", self.postgres_tls_required)?;
+        write!(
+            f,
+            "{POSTGRES_PASSWORD_SECRET}={}",
+            opt(&self.postgres_password_secret)
+        )
     }
 }
 
@@ -349,21 +432,25 @@ impl Settings {
                 },
             }
         };
-        let nats_port = match get(NATS_PORT) {
-            None => None,
-            Some((v, origin)) => match v.trim().parse::<u16>() {
-                Ok(p) if p >= 1 => Some(p),
-                _ => {
-                    return Err(ConfigError::InvalidValue {
-                        variable: NATS_PORT.to_string(),
-                        origin,
-                        value: Some(v),
-                        problem: "is not a port number",
-                        expected: "a whole number from 1 to 65535, e.g. 4222",
-                    })
-                }
-            },
+        let port = |name: &str| -> Result<Option<u16>, ConfigError> {
+            Ok(match get(name) {
+                None => None,
+                Some((v, origin)) => match v.trim().parse::<u16>() {
+                    Ok(p) if p >= 1 => Some(p),
+                    _ => {
+                        return Err(ConfigError::InvalidValue {
+                            variable: name.to_string(),
+                            origin,
+                            value: Some(v),
+                            problem: "is not a port number",
+                            expected: "a whole number from 1 to 65535, e.g. 4222",
+                        })
+                    }
+                },
+            })
         };
+        let nats_port = port(NATS_PORT)?;
+        let postgres_port = port(POSTGRES_PORT)?;
         Ok(Settings {
             registry_url: text(REGISTRY_URL),
             registry_user: text(REGISTRY_USER),
@@ -372,6 +459,13 @@ impl Settings {
             nats_host: text(NATS_HOST),
             nats_port,
             enable_metrics: boolean(ENABLE_METRICS)?.unwrap_or(false),
+            postgres_host: text(POSTGRES_HOST),
+            postgres_port,
+            postgres_username: text(POSTGRES_USERNAME),
+            postgres_password: get(POSTGRES_PASSWORD).map(|(v, _)| Secret(v)),
+            postgres_database: text(POSTGRES_DATABASE),
+            postgres_tls_required: boolean(POSTGRES_TLS_REQUIRED)?.unwrap_or(false),
+            postgres_password_secret: text(POSTGRES_PASSWORD_SECRET),
         })
     }
 }

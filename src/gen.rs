@@ -32,6 +32,29 @@ pub const MANIFEST_FILE: &str = "wadm.yaml";
 /// Default provider image for NATS messaging (the host's builtin provider).
 pub const DEFAULT_MESSAGING_PROVIDER: &str = "wasmcloud+builtin://messaging-nats";
 
+/// Runtime config key under which a task's dest topic reaches its component.
+pub const DEST_TOPIC_KEY: &str = "dest-topic";
+
+/// Handlebars partial `{{> pelato_settings}}` for glue templates: the task's
+/// settings as fallbacks, and `pelatoSetting(key)`, which reads the
+/// component's runtime config (`wasi:config/store`, filled by the host from the
+/// manifest's component `config:`) and falls back to the workflow.yaml value.
+/// Templates using it must import `wasi:config/store@0.2.0-draft`.
+pub const SETTINGS_PARTIAL: &str = r#"// pelatoSettingDefaults are the task's settings as workflow.yaml gives them.
+var pelatoSettingDefaults = map[string]string{
+{{#each settings}}	{{go_str @key}}: {{go_str this}},
+{{/each}}}
+
+// pelatoSetting returns the runtime config value of key (the wadm manifest's
+// component config), or its workflow.yaml value when the config has none.
+func pelatoSetting(key string) string {
+	if r := pelatoStoreGet(key); !r.IsErr && r.Ok.Some && r.Ok.Value != "" {
+		return r.Ok.Value
+	}
+	return pelatoSettingDefaults[key]
+}
+"#;
+
 /// A task rendered in memory.
 #[derive(Debug, Clone)]
 pub struct RenderedTask {
@@ -191,6 +214,13 @@ impl Generator {
         hbs.register_escape_fn(handlebars::no_escape);
         hbs.register_helper("go_str", Box::new(quote_helper));
         hbs.register_helper("yaml_str", Box::new(quote_helper));
+        hbs.register_partial("pelato_settings", SETTINGS_PARTIAL)
+            .map_err(|e| GenError::Render {
+                task: String::new(),
+                template: "(built-in partial)".into(),
+                file: "pelato_settings".into(),
+                message: e.to_string(),
+            })?;
         Ok(Generator {
             templates,
             wit,
@@ -322,6 +352,14 @@ impl Generator {
             settings.nats_port.unwrap_or(4222)
         );
         let version = task.version.to_string();
+        let mut runtime_settings = self
+            .templates
+            .get(&task.template)
+            .map(|t| t.meta.effective_settings(&task.config))
+            .unwrap_or_else(|| task.config.clone());
+        if let Some(dest) = &task.dest_topic {
+            runtime_settings.insert(DEST_TOPIC_KEY.to_string(), dest.clone());
+        }
         json!({
             "workflow_file": "workflow.yaml",
             "project_name": wf.project_name,
@@ -342,6 +380,20 @@ impl Generator {
             "subscription_config": format!("{}-subscription", task.component_name),
             "nats_url": nats_url,
             "max_message_size": max_message_bytes,
+            "settings": runtime_settings,
+            "postgres": {
+                "host": settings.postgres_host.as_deref().unwrap_or("127.0.0.1"),
+                "port": settings.postgres_port.unwrap_or(5432).to_string(),
+                "username": settings.postgres_username.as_deref().unwrap_or("postgres"),
+                "database": settings.postgres_database.as_deref().unwrap_or("postgres"),
+                "tls_required": settings.postgres_tls_required.to_string(),
+                "password_secret": settings.postgres_password_secret.as_deref().unwrap_or("postgres-password"),
+                "config_name": format!("{}-postgres", app_name(wf, task)),
+                "provider_image": wf.postgres_provider.as_deref().unwrap_or(crate::workflow::DEFAULT_POSTGRES_PROVIDER),
+            },
+            "settings_config": format!("{}-settings", app_name(wf, task)),
+            "http_port": task.http_port.unwrap_or(crate::workflow::DEFAULT_HTTP_PORT),
+            "http_address": format!("0.0.0.0:{}", task.http_port.unwrap_or(crate::workflow::DEFAULT_HTTP_PORT)),
         })
     }
 }
@@ -471,6 +523,9 @@ pub fn validate_manifest(task: &str, yaml: &str) -> Result<Vec<String>, GenError
     Ok(failures
         .iter()
         .filter(|f| f.level == ValidationFailureLevel::Warning)
+        // wadm-types only knows wasmCloud's well-known interfaces; the
+        // sqldb-postgres provider's is a real one.
+        .filter(|f| !f.msg.contains("[wasmcloud:postgres/"))
         .map(|f| f.msg.clone())
         .collect())
 }

@@ -32,10 +32,14 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+mod postgres;
+
+pub use postgres::{PostgresConfig, SqlCall};
+
 mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
-        world: "pelato:templates/processor-nats",
+        world: "pelato:templates/harness-host",
         imports: { default: async },
         exports: { default: async },
     });
@@ -67,6 +71,13 @@ pub struct HarnessConfig {
     pub cache_dir: Option<PathBuf>,
     /// Canned answers for `consumer.request`, by subject.
     pub replies: HashMap<String, Vec<u8>>,
+    /// The component's runtime config (what `wasi:config/store` returns), as
+    /// the manifest's component `config:` gives it on a host. Empty: the
+    /// glue falls back to the workflow.yaml values.
+    pub runtime_config: HashMap<String, String>,
+    /// The Postgres `wasmcloud:postgres/query` reaches; `None` records every
+    /// statement and answers with no rows.
+    pub postgres: Option<PostgresConfig>,
 }
 
 impl Default for HarnessConfig {
@@ -76,6 +87,8 @@ impl Default for HarnessConfig {
             memory_limit: 512 << 20,
             cache_dir: default_cache_dir().map(|d| d.join("wasmtime")),
             replies: HashMap::new(),
+            runtime_config: HashMap::new(),
+            postgres: None,
         }
     }
 }
@@ -138,6 +151,8 @@ pub struct Delivery {
     pub result: Result<(), String>,
     /// Messages it published, in order.
     pub published: Vec<Published>,
+    /// SQL statements it ran through `wasmcloud:postgres`, in order.
+    pub sql: Vec<SqlCall>,
     /// What it wrote to stdout.
     pub stdout: String,
     /// What it wrote to stderr.
@@ -249,6 +264,9 @@ struct HostState {
     limits: StoreLimits,
     published: Vec<Published>,
     replies: Arc<HashMap<String, Vec<u8>>>,
+    runtime_config: Arc<HashMap<String, String>>,
+    postgres: Arc<postgres::Postgres>,
+    sql: Vec<SqlCall>,
 }
 
 impl WasiView for HostState {
@@ -271,6 +289,59 @@ impl WasiHttpView for HostState {
 }
 
 impl bindings::wasmcloud::messaging::types::Host for HostState {}
+
+impl bindings::wasi::config::store::Host for HostState {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> Result<Option<String>, bindings::wasi::config::store::Error> {
+        Ok(self.runtime_config.get(&key).cloned())
+    }
+
+    async fn get_all(
+        &mut self,
+    ) -> Result<Vec<(String, String)>, bindings::wasi::config::store::Error> {
+        let mut all: Vec<_> = self
+            .runtime_config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+}
+
+impl bindings::wasmcloud::postgres::types::Host for HostState {}
+
+impl bindings::wasmcloud::postgres::query::Host for HostState {
+    async fn query(
+        &mut self,
+        query: String,
+        params: Vec<bindings::wasmcloud::postgres::types::PgValue>,
+    ) -> Result<
+        Vec<bindings::wasmcloud::postgres::types::ResultRow>,
+        bindings::wasmcloud::postgres::types::QueryError,
+    > {
+        self.sql.push(SqlCall {
+            sql: query.clone(),
+            params: params.iter().map(postgres::render_param).collect(),
+            batch: false,
+        });
+        self.postgres.query(&query, &params).await
+    }
+
+    async fn query_batch(
+        &mut self,
+        query: String,
+    ) -> Result<(), bindings::wasmcloud::postgres::types::QueryError> {
+        self.sql.push(SqlCall {
+            sql: query.clone(),
+            params: Vec::new(),
+            batch: true,
+        });
+        self.postgres.query_batch(&query).await
+    }
+}
 
 impl bindings::wasmcloud::messaging::consumer::Host for HostState {
     async fn request(
@@ -348,6 +419,8 @@ pub struct Harness {
     rt: tokio::runtime::Runtime,
     cfg: HarnessConfig,
     replies: Arc<HashMap<String, Vec<u8>>>,
+    runtime_config: Arc<HashMap<String, String>>,
+    postgres: Arc<postgres::Postgres>,
     _ticker: Ticker,
 }
 
@@ -361,17 +434,23 @@ impl Harness {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
-        bindings::ProcessorNats::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
+        bindings::HarnessHost::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
             &mut linker,
             |s| s,
         )
         .map_err(load_err)?;
+        // I/O for the Postgres connection of `wasmcloud:postgres`.
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
+            .enable_io()
             .build()
             .map_err(load_err)?;
         let replies = Arc::new(cfg.replies.clone());
+        let runtime_config = Arc::new(cfg.runtime_config.clone());
+        let postgres = postgres::Postgres::new(cfg.postgres.clone());
         Ok(Harness {
+            runtime_config,
+            postgres,
             _ticker: Ticker::start(engine.clone()),
             engine,
             linker,
@@ -402,7 +481,7 @@ impl Harness {
         }
         let component = self.compile(bytes)?;
         let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
-        let pre = bindings::ProcessorNatsPre::new(pre).map_err(load_err)?;
+        let pre = bindings::HarnessHostPre::new(pre).map_err(load_err)?;
         Ok(LoadedComponent {
             harness: self,
             pre,
@@ -460,6 +539,9 @@ impl Harness {
                 .build(),
             published: Vec::new(),
             replies: self.replies.clone(),
+            runtime_config: self.runtime_config.clone(),
+            postgres: self.postgres.clone(),
+            sql: Vec::new(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -554,7 +636,7 @@ impl ComponentShape {
 /// A component compiled and linked, ready to receive messages.
 pub struct LoadedComponent<'h> {
     harness: &'h Harness,
-    pre: bindings::ProcessorNatsPre<HostState>,
+    pre: bindings::HarnessHostPre<HostState>,
     shape: ComponentShape,
     max_message_bytes: Option<u64>,
 }
@@ -707,6 +789,7 @@ impl LoadedComponent<'_> {
             Ok(Ok(result)) => Ok(Delivery {
                 result,
                 published: std::mem::take(&mut store.data_mut().published),
+                sql: std::mem::take(&mut store.data_mut().sql),
                 stdout: text(&stdout),
                 stderr: text(&stderr),
                 elapsed,
@@ -755,7 +838,7 @@ impl LoadedComponent<'_> {
 pub struct Session<'h> {
     harness: &'h Harness,
     store: Store<HostState>,
-    instance: bindings::ProcessorNats,
+    instance: bindings::HarnessHost,
 }
 
 impl Session<'_> {

@@ -59,6 +59,62 @@ pub enum PipelineError {
     },
 }
 
+/// What workflow.yaml can only be checked against once the templates are
+/// known: each task's `config:` keys and values against its template's
+/// settings, and HTTP ports shared by two tasks on the same host label.
+fn check_against_templates(
+    wf: &Workflow,
+    templates: &crate::templates::TemplateSet,
+) -> Vec<crate::workflow::Diagnostic> {
+    use crate::workflow::{Diagnostic, DEFAULT_HTTP_PORT, WORKFLOW_FILE};
+    let mut out = Vec::new();
+    for task in &wf.tasks {
+        let Some(t) = templates.get(&task.template) else {
+            continue;
+        };
+        for (key, problem, fix) in t.meta.check_config(&task.config) {
+            let mut d = Diagnostic::new(WORKFLOW_FILE, problem)
+                .with_line(task.line)
+                .with_task(&task.name);
+            d.field = Some(format!("config.{key}"));
+            d.fix = Some(fix);
+            out.push(d);
+        }
+    }
+    let http: Vec<_> = wf
+        .tasks
+        .iter()
+        .filter(|t| t.template == "http_producer_nats")
+        .collect();
+    for (i, a) in http.iter().enumerate() {
+        for b in &http[..i] {
+            let (pa, pb) = (
+                a.http_port.unwrap_or(DEFAULT_HTTP_PORT),
+                b.http_port.unwrap_or(DEFAULT_HTTP_PORT),
+            );
+            let shared = a.targets.iter().find(|l| b.targets.contains(l));
+            if let (true, Some(label)) = (pa == pb, shared) {
+                let mut d = Diagnostic::new(
+                    WORKFLOW_FILE,
+                    format!(
+                        "listens on port {pa} like task `{}`, and both run on `{label}` hosts: the second server could not bind",
+                        b.name
+                    ),
+                )
+                .with_line(a.line)
+                .with_task(&a.name);
+                d.field = Some("http_port".into());
+                d.fix = Some(format!(
+                    "give one of them another port, e.g. `http_port: {}`",
+                    pa.wrapping_add(1).max(1)
+                ));
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 impl Project {
     /// Loads and validates `dir/workflow.yaml` and the settings.
     pub fn load(dir: &Path) -> Result<Project, PipelineError> {
@@ -75,6 +131,10 @@ impl Project {
             })
             .collect();
         let workflow = Workflow::load_with_aliases(dir, &known, &aliases)?;
+        let problems = check_against_templates(&workflow, generator.templates());
+        if !problems.is_empty() {
+            return Err(crate::workflow::WorkflowError::Invalid(problems).into());
+        }
         let settings = Settings::load(&workflow.root)?;
         Ok(Project {
             workflow,
@@ -399,11 +459,11 @@ pub fn test_task(
         .shape()
         .check_against(&project.generator.wit().resolve, world)?;
     let subject = concrete_subject(&task.source_topic);
-    let dest = task.dest_topic.clone().unwrap_or_default();
+    let dest = output_subject(task);
     let mut cases = Vec::new();
     for case in &task.tests {
         let start = Instant::now();
-        let msg = Message::new(subject.clone(), case.input.clone().into_bytes());
+        let msg = test_message(task, &subject, case.input.clone().into_bytes());
         let (passed, diff) = match component.deliver(&msg) {
             Err(e) => match &case.expect {
                 Expect::Error(want) if e.to_string().contains(want.as_str()) => {
@@ -452,6 +512,29 @@ pub fn test_task(
         });
     }
     Ok(TestSummary { cases })
+}
+
+/// Reply subject the harness sets on messages to a task without a dest topic
+/// (dbsync): its output is then what it replies.
+pub const HARNESS_REPLY_SUBJECT: &str = "_pelato.harness.reply";
+
+/// Where a task's output shows up in the harness: its dest topic, or for a
+/// task without one (dbsync), the reply to [`HARNESS_REPLY_SUBJECT`].
+pub fn output_subject(task: &Task) -> String {
+    task.dest_topic
+        .clone()
+        .unwrap_or_else(|| HARNESS_REPLY_SUBJECT.to_string())
+}
+
+/// The message the harness delivers for an input: on `subject`, with a reply-to
+/// when the task has no dest topic (see [`output_subject`]).
+pub fn test_message(task: &Task, subject: &str, body: Vec<u8>) -> Message {
+    let msg = Message::new(subject.to_string(), body);
+    if task.dest_topic.is_none() {
+        msg.with_reply_to(HARNESS_REPLY_SUBJECT)
+    } else {
+        msg
+    }
 }
 
 fn diff_text(want: &str, got: &str, count: usize, dest: &str) -> String {

@@ -59,6 +59,18 @@ pub const WIT_FILES: &[(&str, &str)] = &[
         "wit/deps/messaging/messaging.wit",
         include_str!("../wit/deps/messaging/messaging.wit"),
     ),
+    (
+        "wit/deps/config/store.wit",
+        include_str!("../wit/deps/config/store.wit"),
+    ),
+    (
+        "wit/deps/postgres/types.wit",
+        include_str!("../wit/deps/postgres/types.wit"),
+    ),
+    (
+        "wit/deps/postgres/query.wit",
+        include_str!("../wit/deps/postgres/query.wit"),
+    ),
     ("wit/pelato.wit", include_str!("../wit/pelato.wit")),
 ];
 
@@ -87,6 +99,130 @@ pub struct TemplateMeta {
     /// Task fields this template needs.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Settings a task may give under `config:`, by name. Every setting
+    /// reaches the component as runtime config (the manifest's component
+    /// `config:`), and the glue reads it with `pelatoSetting(name)`.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, SettingMeta>,
+}
+
+/// One template setting (`[settings.<name>]` in template.toml).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SettingMeta {
+    /// What it does.
+    pub description: String,
+    /// Value when the task does not set it.
+    #[serde(default)]
+    pub default: String,
+    /// The values it accepts; empty means any.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    /// What kind of value it is: `text` (the default) or `sql-table` (a
+    /// Postgres table name, `name` or `schema.name` in lower-case letters,
+    /// digits and `_`).
+    #[serde(default)]
+    pub kind: SettingKind,
+}
+
+/// What kind of value a setting holds.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingKind {
+    /// Any text.
+    #[default]
+    Text,
+    /// A Postgres table name: `name` or `schema.name`, each part lower-case
+    /// letters, digits and `_`, not starting with a digit, at most 63 bytes.
+    SqlTable,
+}
+
+impl SettingKind {
+    /// Whether `value` is acceptable for this kind.
+    pub fn accepts(self, value: &str) -> bool {
+        match self {
+            SettingKind::Text => true,
+            SettingKind::SqlTable => {
+                let parts: Vec<&str> = value.split('.').collect();
+                parts.len() <= 2
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.len() <= 63
+                            && !p.starts_with(|c: char| c.is_ascii_digit())
+                            && p.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    })
+            }
+        }
+    }
+}
+
+impl TemplateMeta {
+    /// Checks a task's `config:` against this template's settings: every key
+    /// must be a setting and every value one the setting allows. Returns one
+    /// `(key, problem, fix)` per problem.
+    pub fn check_config(
+        &self,
+        config: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<(String, String, String)> {
+        let mut problems = Vec::new();
+        for (key, value) in config {
+            match self.settings.get(key) {
+                None => {
+                    let names: Vec<&str> = self.settings.keys().map(String::as_str).collect();
+                    let fix = if names.is_empty() {
+                        format!("remove `config:`: template `{}` has no settings", self.name)
+                    } else {
+                        match crate::workflow::suggest(key, &names) {
+                            Some(s) => format!(
+                                "did you mean `{s}`? settings of `{}`: {}",
+                                self.name,
+                                names.join(", ")
+                            ),
+                            None => format!("settings of `{}`: {}", self.name, names.join(", ")),
+                        }
+                    };
+                    problems.push((
+                        key.clone(),
+                        format!("`{key}` is not a setting of template `{}`", self.name),
+                        fix,
+                    ));
+                }
+                Some(s) if !s.allowed.is_empty() && !s.allowed.contains(value) => {
+                    problems.push((
+                        key.clone(),
+                        format!("{value:?} is not an accepted value of `{key}`"),
+                        format!("write one of: {}", s.allowed.join(", ")),
+                    ));
+                }
+                Some(s) if !s.kind.accepts(value) => {
+                    problems.push((
+                        key.clone(),
+                        format!("{value:?} is not a valid Postgres table name"),
+                        "write `name` or `schema.name` in lower-case letters, digits and `_` (e.g. `sensor_readings`)".into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        problems
+    }
+
+    /// The effective settings of a task: defaults overridden by its `config:`.
+    pub fn effective_settings(
+        &self,
+        config: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut out: std::collections::BTreeMap<String, String> = self
+            .settings
+            .iter()
+            .map(|(k, s)| (k.clone(), s.default.clone()))
+            .collect();
+        for (k, v) in config {
+            out.insert(k.clone(), v.clone());
+        }
+        out
+    }
 }
 
 /// A template: metadata plus its glue and manifest sources.
@@ -162,6 +298,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     builtin!("processor_nats"),
     builtin!("producer_nats"),
     builtin!("http_producer_nats"),
+    builtin!("dbsync"),
 ];
 
 /// The set of templates available to a project.
@@ -396,7 +533,12 @@ mod tests {
         let wit = Wit::embedded().unwrap();
         assert_eq!(
             set.names(),
-            vec!["processor_nats", "producer_nats", "http_producer_nats"]
+            vec![
+                "processor_nats",
+                "producer_nats",
+                "http_producer_nats",
+                "dbsync"
+            ]
         );
         for t in set.iter() {
             let w = wit.world(t).unwrap();
@@ -405,6 +547,9 @@ mod tests {
         }
         assert_eq!(set.get("processing").unwrap().meta.name, "processor_nats");
         assert_eq!(set.get("producer").unwrap().meta.name, "producer_nats");
-        assert!(set.get("dbsync").is_none());
+        let db = set.get("dbsync").expect("dbsync is built in");
+        assert_eq!(db.meta.world, "pelato:templates/dbsync@0.1.0");
+        assert_eq!(db.meta.settings["mode"].default, "row");
+        assert_eq!(db.meta.settings["table"].kind, SettingKind::SqlTable);
     }
 }

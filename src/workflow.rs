@@ -7,7 +7,7 @@
 //! [`WorkflowError::Invalid`] listing *every* problem found, each as a
 //! [`Diagnostic`] with file, line, task, field and a concrete fix.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -42,6 +42,13 @@ pub const MIN_MESSAGE_SIZE: u64 = 1024;
 /// Largest accepted `max_message_size`, in bytes (64 MiB).
 pub const MAX_MESSAGE_SIZE: u64 = 64 * 1024 * 1024;
 
+/// The sqldb-postgres provider image dbsync manifests use by default; point
+/// `postgres_provider` at a copy in your own registry on an air-gapped lattice.
+pub const DEFAULT_POSTGRES_PROVIDER: &str = "ghcr.io/wasmcloud/sqldb-postgres:0.10.0";
+
+/// Port an `http_producer_nats` task listens on when `http_port` is not set.
+pub const DEFAULT_HTTP_PORT: u16 = 8000;
+
 /// Largest accepted `instances` count.
 pub const MAX_INSTANCES: u32 = 1000;
 
@@ -63,6 +70,7 @@ const TOP_KEYS: &[&str] = &[
     "toolchain",
     "max_message_size",
     "messaging_provider",
+    "postgres_provider",
 ];
 const TASK_KEYS: &[&str] = &[
     "name",
@@ -76,6 +84,8 @@ const TASK_KEYS: &[&str] = &[
     "version",
     "instances",
     "max_message_size",
+    "config",
+    "http_port",
     "tests",
 ];
 const TEST_KEYS: &[&str] = &["name", "input", "expect", "expect_error"];
@@ -131,6 +141,9 @@ pub struct Workflow {
     /// `messaging_provider`: the NATS messaging provider the manifests use,
     /// `wasmcloud+builtin://messaging-nats` (the default) or an OCI reference.
     pub messaging_provider: Option<String>,
+    /// `postgres_provider`: the sqldb-postgres provider image `dbsync` tasks
+    /// link to (default [`DEFAULT_POSTGRES_PROVIDER`]).
+    pub postgres_provider: Option<String>,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
 }
@@ -162,6 +175,13 @@ pub struct Task {
     pub instances: u32,
     /// Task-specific `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// `config:`: values for the template's settings (e.g. dbsync's `table`),
+    /// as strings. They reach the component as runtime config; the template
+    /// declares which keys exist (checked when the project loads).
+    pub config: BTreeMap<String, String>,
+    /// `http_port`: port of the HTTP server an `http_producer_nats` task
+    /// listens on (default [`DEFAULT_HTTP_PORT`]).
+    pub http_port: Option<u16>,
     /// Test cases declared under `tests:`.
     pub tests: Vec<TestCase>,
     /// 1-based line of the task's entry in workflow.yaml.
@@ -2013,6 +2033,9 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let config = self.check_config(m, i, label);
+        let http_port = self.check_http_port(m, i, label, template.as_deref());
+
         let tests = match m.get("tests") {
             None => Some(Vec::new()),
             Some(v) => self.check_tests(v, i, label),
@@ -2045,10 +2068,177 @@ impl Checker<'_> {
             version: version?,
             instances: instances?,
             max_message_size: max_size?,
+            config: config?,
+            http_port: http_port?,
             tests: tests?,
             line: self.outline.line_best(&[Seg::Key("tasks"), Seg::Index(i)]),
         };
         Some(task)
+    }
+}
+
+impl Checker<'_> {
+    /// A top-level provider reference (`messaging_provider`, `postgres_provider`).
+    fn provider_field(
+        &mut self,
+        top: &Mapping,
+        key: &'static str,
+        example_a: &str,
+        example_b: &str,
+    ) -> Option<Option<String>> {
+        match top.get(key) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(p)) if is_valid_provider_ref(p) => Some(Some(p.clone())),
+            Some(other) => {
+                self.push(
+                    &[Seg::Key(key)],
+                    None,
+                    Some(key),
+                    format!(
+                        "{} is not a provider reference",
+                        match other {
+                            Value::String(p) => format!("{p:?}"),
+                            v => describe(v).to_string(),
+                        }
+                    ),
+                    Some(format!("write `{key}: {example_a}` or an OCI reference with a tag, e.g. `{example_b}`")),
+                );
+                None
+            }
+        }
+    }
+
+    /// `config:`: a mapping of setting names to scalar values.
+    fn check_config(
+        &mut self,
+        m: &Mapping,
+        i: usize,
+        label: &str,
+    ) -> Option<BTreeMap<String, String>> {
+        let map = match m.get("config") {
+            None | Some(Value::Null) => return Some(BTreeMap::new()),
+            Some(Value::Mapping(map)) => map,
+            Some(other) => {
+                self.push(
+                    &task_path(i, "config"),
+                    Some(label),
+                    Some("config"),
+                    format!(
+                        "must be a mapping of setting names to values, found {}",
+                        describe(other)
+                    ),
+                    Some("write e.g. `config: { table: readings }`".into()),
+                );
+                return None;
+            }
+        };
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (k, v) in map {
+            let Some(key) = k.as_str() else {
+                self.push(
+                    &task_path(i, "config"),
+                    Some(label),
+                    Some("config"),
+                    format!("setting names must be strings, found {}", describe(k)),
+                    Some("write setting names as plain words, e.g. `table`".into()),
+                );
+                ok = false;
+                continue;
+            };
+            let path = [
+                Seg::Key("tasks"),
+                Seg::Index(i),
+                Seg::Key("config"),
+                Seg::Key(key),
+            ];
+            let valid_key = !key.is_empty()
+                && key.len() <= 64
+                && key.starts_with(|c: char| c.is_ascii_lowercase())
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !valid_key {
+                self.push(
+                    &path,
+                    Some(label),
+                    Some(&format!("config.{key}")),
+                    format!("{key:?} is not a valid setting name"),
+                    Some(
+                        "use lower-case letters, digits, `-` and `_`, starting with a letter"
+                            .into(),
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    self.push(
+                        &path,
+                        Some(label),
+                        Some(&format!("config.{key}")),
+                        format!(
+                            "must be a string, number or true/false, found {}",
+                            describe(other)
+                        ),
+                        Some(format!("write e.g. `{key}: value`")),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            out.insert(key.to_string(), value);
+        }
+        ok.then_some(out)
+    }
+
+    /// `http_port`: a TCP port, only for templates that serve HTTP.
+    fn check_http_port(
+        &mut self,
+        m: &Mapping,
+        i: usize,
+        label: &str,
+        template: Option<&str>,
+    ) -> Option<Option<u16>> {
+        let v = match m.get("http_port") {
+            None | Some(Value::Null) => return Some(None),
+            Some(v) => v,
+        };
+        if template.is_some_and(|t| t != "http_producer_nats") {
+            self.push(
+                &task_path(i, "http_port"),
+                Some(label),
+                Some("http_port"),
+                format!(
+                    "`http_port` only applies to `http_producer_nats` tasks; this one is `{}`",
+                    template.unwrap_or_default()
+                ),
+                Some("remove `http_port` from this task".into()),
+            );
+            return None;
+        }
+        match v.as_u64() {
+            Some(n) if (1..=65535).contains(&n) => u16::try_from(n).ok().map(Some),
+            _ => {
+                let shown = match v {
+                    Value::Number(n) => n.to_string(),
+                    Value::String(s) => format!("{s:?}"),
+                    other => describe(other).to_string(),
+                };
+                self.push(
+                    &task_path(i, "http_port"),
+                    Some(label),
+                    Some("http_port"),
+                    format!("{shown} is not a TCP port (1 to 65535)"),
+                    Some(format!("write e.g. `http_port: {DEFAULT_HTTP_PORT}`")),
+                );
+                None
+            }
+        }
     }
 }
 
@@ -2224,26 +2414,18 @@ impl Checker<'_> {
                 .map(Some),
         };
 
-        let messaging_provider = match top.get("messaging_provider") {
-            None | Some(Value::Null) => Some(None),
-            Some(Value::String(p)) if is_valid_provider_ref(p) => Some(Some(p.clone())),
-            Some(other) => {
-                self.push(
-                    &[Seg::Key("messaging_provider")],
-                    None,
-                    Some("messaging_provider"),
-                    format!(
-                        "{} is not a provider reference",
-                        match other {
-                            Value::String(p) => format!("{p:?}"),
-                            v => describe(v).to_string(),
-                        }
-                    ),
-                    Some("write `messaging_provider: wasmcloud+builtin://messaging-nats` or an OCI reference with a tag, e.g. `ghcr.io/wasmcloud/messaging-nats:0.24.0`".into()),
-                );
-                None
-            }
-        };
+        let messaging_provider = self.provider_field(
+            top,
+            "messaging_provider",
+            "wasmcloud+builtin://messaging-nats",
+            "ghcr.io/wasmcloud/messaging-nats:0.24.0",
+        );
+        let postgres_provider = self.provider_field(
+            top,
+            "postgres_provider",
+            "registry.local:5000/sqldb-postgres:0.10.0",
+            "ghcr.io/wasmcloud/sqldb-postgres:0.10.0",
+        );
 
         let example = "add a `tasks:` list, e.g. `tasks:` then `  - name: convert` with `type`, `code`, `targets`, `source_topic`, `dest_topic`, `component_name`, `version`";
         let task_values: &[Value] = match top.get("tasks") {
@@ -2310,6 +2492,7 @@ impl Checker<'_> {
             toolchain: toolchain?,
             max_message_size: max_message_size?,
             messaging_provider: messaging_provider?,
+            postgres_provider: postgres_provider?,
             tasks,
         })
     }

@@ -86,7 +86,7 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
     // The glue carries the topics as quoted literals.
     let glue = std::fs::read_to_string(convert.join(gen::GLUE_FILE)).unwrap();
     assert!(
-        glue.contains("pelatoDestTopic   = \"weather.fahrenheit\""),
+        glue.contains("\"dest-topic\": \"weather.fahrenheit\","),
         "{glue}"
     );
 

@@ -96,7 +96,7 @@ fn http_producer_nats_serves_posts_and_messages() {
         "{manifest}"
     );
     assert!(manifest.contains("incoming-handler"), "{manifest}");
-    assert!(manifest.contains("address: 0.0.0.0:8000"), "{manifest}");
+    assert!(manifest.contains("address: \"0.0.0.0:8000\""), "{manifest}");
 }
 
 #[test]

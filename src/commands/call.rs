@@ -1,16 +1,17 @@
-//! `pelato call PROJECT COMPONENT --input X`
+//! `pelato call PROJECT COMPONENT --input X [--http] [--config KEY=VALUE]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pelato::harness::{Harness, Message};
+use pelato::harness::Harness;
 use pelato::pipeline::{self, Project};
 
 use super::BuildOpts;
 
-/// Build if needed, deliver one message to a component in the harness, and print
-/// on stdout exactly the body it published to its dest_topic.
+/// Build if needed, deliver one message (or, with `--http`, one POST) to a
+/// component in the harness, and print on stdout exactly the body it published
+/// to its dest_topic (for a task without one, such as dbsync: its reply).
 #[derive(clap::Args, Debug)]
 pub struct CallArgs {
     /// Project directory (holds workflow.yaml and tasks/).
@@ -28,8 +29,17 @@ pub struct CallArgs {
     #[arg(long)]
     input_file: Option<PathBuf>,
     /// Subject to deliver on (default: the task's source_topic).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "http")]
     subject: Option<String>,
+    /// Send the input as the body of an HTTP POST to the component's
+    /// `wasi:http/incoming-handler` (http_producer_nats) instead of a message.
+    #[arg(long)]
+    http: bool,
+    /// Runtime config the component sees (as the manifest's component
+    /// `config:` gives it on a host), e.g. `--config dest-topic=orders.test`.
+    /// Repeatable.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    config: Vec<(String, String)>,
     #[command(flatten)]
     opts: BuildOpts,
 }
@@ -52,7 +62,10 @@ impl CallArgs {
             &mut pelato::toolchain::install::Bar::stderr(),
         )?
         .toolchain;
-        let opts = self.opts.run_options(&project);
+        let mut opts = self.opts.run_options(&project)?;
+        opts.harness
+            .runtime_config
+            .extend(self.config.iter().cloned());
         let reports = pipeline::build(&project, &toolchain, &opts, &|_| {});
         let report = reports
             .iter()
@@ -66,22 +79,64 @@ impl CallArgs {
         let component = harness
             .load_file(&built.path)?
             .with_max_message_bytes(built.record.max_message_bytes);
-        let subject = self
-            .subject
-            .unwrap_or_else(|| pipeline::concrete_subject(&task.source_topic));
-        let delivery = component.deliver(&Message::new(subject, body))?;
-        if !delivery.stderr.is_empty() {
-            eprint!("{}", delivery.stderr);
-        }
-        if let Err(e) = &delivery.result {
-            anyhow::bail!("task `{}` returned an error: {e}", task.name);
-        }
-        let dest = task.dest_topic.clone().unwrap_or_default();
-        let body: Vec<u8> = delivery
-            .published_to(&dest)
+        let dest = self
+            .config
+            .iter()
+            .rev()
+            .find(|(k, _)| k == pelato::gen::DEST_TOPIC_KEY)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| pipeline::output_subject(&task));
+        let published = if self.http {
+            let reply = component.post("/", body)?;
+            if !reply.stderr.is_empty() {
+                eprint!("{}", reply.stderr);
+            }
+            eprintln!("HTTP {}: {}", reply.status, reply.text());
+            if !(200..300).contains(&reply.status) {
+                anyhow::bail!(
+                    "task `{}` answered HTTP {}: {}",
+                    task.name,
+                    reply.status,
+                    reply.text()
+                );
+            }
+            reply.published
+        } else {
+            let subject = self
+                .subject
+                .unwrap_or_else(|| pipeline::concrete_subject(&task.source_topic));
+            let delivery = component.deliver(&pipeline::test_message(&task, &subject, body))?;
+            if !delivery.stderr.is_empty() {
+                eprint!("{}", delivery.stderr);
+            }
+            for call in &delivery.sql {
+                let how = if opts.harness.postgres.is_some() {
+                    "ran"
+                } else {
+                    "recorded, not run (add --db to run it)"
+                };
+                eprintln!("sql {how}: {} {:?}", call.sql, call.params);
+            }
+            if let Err(e) = &delivery.result {
+                anyhow::bail!("task `{}` returned an error: {e}", task.name);
+            }
+            delivery.published
+        };
+        let body: Vec<u8> = published
+            .iter()
+            .filter(|p| p.subject == dest)
             .flat_map(|p| p.body.iter().copied())
             .collect();
         super::write_stdout(&body);
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "{s:?} is not KEY=VALUE (e.g. dest-topic=orders.test)"
+        )),
     }
 }

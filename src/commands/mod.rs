@@ -31,17 +31,33 @@ pub struct BuildOpts {
     /// Install the project's pinned toolchain (`toolchain:` in workflow.yaml) if it is missing.
     #[arg(long)]
     pub install: bool,
+    /// dbsync tasks query the Postgres named by POSTGRES_HOST, POSTGRES_PORT,
+    /// POSTGRES_USERNAME, POSTGRES_PASSWORD, POSTGRES_DATABASE (real rows are
+    /// written). Without it, their SQL is recorded and shown, not run.
+    #[arg(long)]
+    pub db: bool,
 }
 
 impl BuildOpts {
-    /// Run options for a project.
-    pub fn run_options(&self, project: &Project) -> RunOptions {
+    /// Run options for a project; fails when `--db` is given and the
+    /// Postgres settings are missing.
+    pub fn run_options(&self, project: &Project) -> anyhow::Result<RunOptions> {
         let mut o = RunOptions::for_project(project);
         if let Some(j) = self.jobs {
             o.jobs = j.max(1);
         }
         o.harness.timeout = Duration::from_secs_f64(self.timeout.max(0.001));
-        o
+        if self.db {
+            o.harness.postgres = match project.settings.harness_postgres() {
+                Ok(Some(pg)) => Some(pg),
+                Ok(None) => anyhow::bail!(
+                    "--db needs a Postgres: set POSTGRES_HOST, POSTGRES_USERNAME, POSTGRES_DATABASE (and POSTGRES_PORT, POSTGRES_PASSWORD) in the environment or {}",
+                    project.workflow.root.join(".env").display()
+                ),
+                Err(e) => anyhow::bail!("--db: {e}"),
+            };
+        }
+        Ok(o)
     }
 }
 
@@ -309,7 +325,7 @@ impl Started {
             provenance.summary(),
             selection.reason
         ));
-        let mut opts = build.run_options(&project);
+        let mut opts = build.run_options(&project)?;
         opts.on_stage = Some(run.stage_hook());
         let reports = pelato::pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
         Ok(Started {

@@ -42,6 +42,14 @@ impl TemplatesArgs {
             for k in w.exports.keys() {
                 out.push_str(&format!("    export {}\n", wit.resolve.name_world_key(k)));
             }
+            for (name, s) in &t.meta.settings {
+                let default = if s.default.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (default {:?})", s.default)
+                };
+                out.push_str(&format!("  config.{name}{default}: {}\n", s.description));
+            }
             out.push('\n');
         }
         super::write_stdout(out.as_bytes());
