@@ -349,7 +349,7 @@ pub enum DeployError {
     #[error(
         "app `{app}` (task `{task}`) version {version} was stored in wadm but NOT deployed: \
              {reason}. Re-run the deploy once the cause is fixed (the stored version is reused), \
-             or remove it with `pelato remove {app}`"
+             or remove it with `pelato remove <project folder>` (`wash app delete {app}`)"
     )]
     StoredNotDeployed {
         /// Application name.
@@ -399,7 +399,7 @@ pub enum DeployError {
     /// While waiting, wadm reported the application as failed.
     #[error("app `{}` (task `{}`) version {} failed: {}. It stays deployed in wadm, which \
              keeps retrying; fix the cause (e.g. start a host with the missing labels) or remove \
-             it with `pelato remove {}`",
+             it with `pelato remove <project folder>` (`wash app delete {}`)",
         .report.app, .report.task, .report.version, nonempty(&.report.message), .report.app)]
     Failed {
         /// Report at the time of failure.
@@ -407,10 +407,10 @@ pub enum DeployError {
     },
     /// While waiting, the timeout expired before the application was deployed.
     #[error("app `{}` (task `{}`) version {} was not deployed within {:.1}s: last state {} — {}. \
-             It stays deployed in wadm, which keeps trying; follow it with `pelato status {}` \
+             It stays deployed in wadm, which keeps trying; follow it with `pelato status <project folder>` \
              or `wash app status {}`",
         .report.app, .report.task, .report.version, .waited.as_secs_f64(), .report.state,
-        nonempty(&.report.message), .report.app, .report.app)]
+        nonempty(&.report.message), .report.app)]
     WaitTimeout {
         /// Report at the time of the timeout.
         report: Box<AppReport>,

@@ -376,8 +376,12 @@ impl Generator {
             "image": default_image(wf, task, settings),
             "provider_name": "nats-messaging",
             "provider_image": wf.messaging_provider.as_deref().unwrap_or(DEFAULT_MESSAGING_PROVIDER),
-            "consumer_config": format!("{}-consumer", task.component_name),
-            "subscription_config": format!("{}-subscription", task.component_name),
+            // Named configs are lattice-wide: scope them by application.
+            "consumer_config": format!("{}-consumer", app_name(wf, task)),
+            "subscription_config": format!("{}-subscription", app_name(wf, task)),
+            // A queue group per application: with the provider on several
+            // hosts, each message is still handled once.
+            "subscription": format!("{}|{}", task.source_topic, app_name(wf, task)),
             "nats_url": nats_url,
             "max_message_size": max_message_bytes,
             "settings": runtime_settings,

@@ -2006,24 +2006,17 @@ impl Checker<'_> {
 
         let instances = match m.get("instances") {
             None | Some(Value::Null) => Some(1),
-            Some(v) => match v.as_u64() {
-                Some(n) if (1..=u64::from(MAX_INSTANCES)).contains(&n) => u32::try_from(n).ok(),
-                _ => {
-                    let shown = match v {
-                        Value::Number(n) => n.to_string(),
-                        Value::String(s) => format!("{s:?}"),
-                        other => describe(other).to_string(),
-                    };
-                    self.push(
-                        &task_path(i, "instances"),
-                        Some(label),
-                        Some("instances"),
-                        format!("{shown} is not a whole number from 1 to {MAX_INSTANCES}"),
-                        Some("write e.g. `instances: 1`".into()),
-                    );
-                    None
-                }
-            },
+            Some(v) => self
+                .ranged_int(
+                    v,
+                    i,
+                    label,
+                    "instances",
+                    u64::from(MAX_INSTANCES),
+                    &format!("a whole number from 1 to {MAX_INSTANCES}"),
+                    "write e.g. `instances: 1`",
+                )
+                .and_then(|n| u32::try_from(n).ok()),
         };
 
         let max_size = match m.get("max_message_size") {
@@ -2221,8 +2214,33 @@ impl Checker<'_> {
             );
             return None;
         }
+        self.ranged_int(
+            v,
+            i,
+            label,
+            "http_port",
+            65535,
+            "a TCP port (1 to 65535)",
+            &format!("write e.g. `http_port: {DEFAULT_HTTP_PORT}`"),
+        )
+        .and_then(|n| u16::try_from(n).ok())
+        .map(Some)
+    }
+
+    /// A task field holding a whole number from 1 to `max`; reports anything else.
+    #[allow(clippy::too_many_arguments)]
+    fn ranged_int(
+        &mut self,
+        v: &Value,
+        i: usize,
+        label: &str,
+        field: &str,
+        max: u64,
+        what: &str,
+        fix: &str,
+    ) -> Option<u64> {
         match v.as_u64() {
-            Some(n) if (1..=65535).contains(&n) => u16::try_from(n).ok().map(Some),
+            Some(n) if (1..=max).contains(&n) => Some(n),
             _ => {
                 let shown = match v {
                     Value::Number(n) => n.to_string(),
@@ -2230,11 +2248,11 @@ impl Checker<'_> {
                     other => describe(other).to_string(),
                 };
                 self.push(
-                    &task_path(i, "http_port"),
+                    &task_path(i, field),
                     Some(label),
-                    Some("http_port"),
-                    format!("{shown} is not a TCP port (1 to 65535)"),
-                    Some(format!("write e.g. `http_port: {DEFAULT_HTTP_PORT}`")),
+                    Some(field),
+                    format!("{shown} is not {what}"),
+                    Some(fix.to_string()),
                 );
                 None
             }

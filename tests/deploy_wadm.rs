@@ -596,7 +596,7 @@ async fn unsatisfiable_spread_is_reported_as_failed() {
         report.message.contains("Could not satisfy spread cloud"),
         "{report:?}"
     );
-    assert!(err.to_string().contains("pelato remove convert"), "{err}");
+    assert!(err.to_string().contains("wash app delete convert"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

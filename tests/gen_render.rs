@@ -90,7 +90,8 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
         "{glue}"
     );
 
-    // The manifest: spread by host-type with weights summing to 100, links with the subscription.
+    // The manifest: the component on every host of each target host-type (as the
+    // builtin provider is), links with a queue-group subscription.
     let m: Manifest =
         serde_yaml::from_str(&std::fs::read_to_string(convert.join(gen::MANIFEST_FILE)).unwrap())
             .unwrap();
@@ -113,20 +114,25 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
     let spread = traits
         .iter()
         .find_map(|t| match &t.properties {
-            TraitProperty::SpreadScaler(s) if t.trait_type == "spreadscaler" => Some(s),
+            TraitProperty::SpreadScaler(s) if t.trait_type == "daemonscaler" => Some(s),
             _ => None,
         })
         .unwrap();
-    assert_eq!(spread.instances, 2);
-    let labels: Vec<(&str, usize)> = spread
+    assert_eq!(spread.instances, 2, "instances per host");
+    let labels: Vec<&str> = spread
         .spread
         .iter()
-        .map(|s| (s.requirements["host-type"].as_str(), s.weight.unwrap()))
+        .map(|s| s.requirements["host-type"].as_str())
         .collect();
-    assert_eq!(labels, vec![("edge", 50), ("cloud", 50)]);
+    assert_eq!(labels, vec!["edge", "cloud"]);
+    assert!(!traits.iter().any(|t| t.trait_type == "spreadscaler"));
     let yaml = std::fs::read_to_string(convert.join(gen::MANIFEST_FILE)).unwrap();
     assert!(
-        yaml.contains("subscriptions: \"weather.celsius\""),
+        yaml.contains("subscriptions: \"weather.celsius|weather-pipeline-convert\""),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("name: \"weather-pipeline-convert-consumer\""),
         "{yaml}"
     );
     assert!(yaml.contains("interfaces: [consumer]") && yaml.contains("interfaces: [handler]"));
@@ -134,7 +140,7 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
 }
 
 #[test]
-fn weights_split_three_ways_sum_to_100() {
+fn three_targets_place_the_component_on_each() {
     let dir = fixture("new_dialect");
     let wf_path = dir.path().join("workflow.yaml");
     let wf = std::fs::read_to_string(&wf_path)
@@ -148,12 +154,23 @@ fn weights_split_three_ways_sum_to_100() {
         .render(&project.workflow, task, &settings())
         .unwrap();
     let m: Manifest = serde_yaml::from_str(&r.files[gen::MANIFEST_FILE]).unwrap();
-    let yaml = &r.files[gen::MANIFEST_FILE];
-    assert!(
-        yaml.contains("weight: 34") && yaml.matches("weight: 33").count() == 2,
-        "{yaml}"
-    );
     assert_eq!(m.spec.components.len(), 2);
+    for c in &m.spec.components {
+        let labels: Vec<&str> = c
+            .traits
+            .iter()
+            .flatten()
+            .find_map(|t| match &t.properties {
+                TraitProperty::SpreadScaler(s) if t.trait_type == "daemonscaler" => Some(s),
+                _ => None,
+            })
+            .unwrap()
+            .spread
+            .iter()
+            .map(|s| s.requirements["host-type"].as_str())
+            .collect();
+        assert_eq!(labels, vec!["edge", "cloud", "gateway"], "{}", c.name);
+    }
 }
 
 #[test]

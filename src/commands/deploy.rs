@@ -80,8 +80,13 @@ pub struct DeployStageArgs {
     pub single_app: bool,
 }
 
-fn print_report(r: &AppReport) {
-    let changed = if r.changed { "" } else { " (unchanged)" };
+/// One line per app; `(unchanged)` only after a deploy that sent nothing.
+fn print_report(r: &AppReport, after_deploy: bool) {
+    let changed = if r.changed || !after_deploy {
+        ""
+    } else {
+        " (unchanged)"
+    };
     eprintln!(
         "  {:<32} {:<10} {:<12} {}{changed}",
         r.app,
@@ -196,10 +201,10 @@ fn single_app_version(apps: &[AppManifest]) -> String {
 
 fn report_result(result: &Result<AppReport, deploy::DeployError>) {
     match result {
-        Ok(r) => print_report(r),
+        Ok(r) => print_report(r, true),
         Err(e) => {
             if let Some(r) = e.report() {
-                print_report(r);
+                print_report(r, true);
             }
             eprintln!("  error: {e}");
         }
@@ -313,7 +318,7 @@ impl StatusArgs {
         let mut failed = 0;
         for r in rt.block_on(deploy::status(&client, &app_names(&project))) {
             match r {
-                Ok(r) => print_report(&r),
+                Ok(r) => print_report(&r, false),
                 Err(e) => {
                     failed += 1;
                     eprintln!("  {e}");
