@@ -172,15 +172,8 @@ impl fmt::Display for Settings {
         }
         writeln!(f, "{REGISTRY_URL}={}", opt(&self.registry_url))?;
         writeln!(f, "{REGISTRY_USER}={}", opt(&self.registry_user))?;
-        writeln!(
-            f,
-            "{REGISTRY_PASSWORD}={}",
-            if self.registry_password.is_some() {
-                "***"
-            } else {
-                "(unset)"
-            }
-        )?;
+        // `Secret` displays as `***`.
+        writeln!(f, "{REGISTRY_PASSWORD}={}", opt(&self.registry_password))?;
         writeln!(f, "{PARALLEL_BUILD}={}", opt(&self.parallel_build))?;
         writeln!(f, "{NATS_HOST}={}", opt(&self.nats_host))?;
         writeln!(f, "{NATS_PORT}={}", opt(&self.nats_port))?;
@@ -188,15 +181,8 @@ impl fmt::Display for Settings {
         writeln!(f, "{POSTGRES_HOST}={}", opt(&self.postgres_host))?;
         writeln!(f, "{POSTGRES_PORT}={}", opt(&self.postgres_port))?;
         writeln!(f, "{POSTGRES_USERNAME}={}", opt(&self.postgres_username))?;
-        writeln!(
-            f,
-            "{POSTGRES_PASSWORD}={}",
-            if self.postgres_password.is_some() {
-                "***"
-            } else {
-                "(unset)"
-            }
-        )?;
+        // `Secret` displays as `***`.
+        writeln!(f, "{POSTGRES_PASSWORD}={}", opt(&self.postgres_password))?;
         writeln!(f, "{POSTGRES_DATABASE}={}", opt(&self.postgres_database))?;
         writeln!(f, "{POSTGRES_TLS_REQUIRED}={}", self.postgres_tls_required)?;
         write!(

@@ -55,6 +55,30 @@ func pelatoSetting(key string) string {
 }
 "#;
 
+/// Handlebars partial `{{> pelato_task}}` for glue templates of worlds that
+/// import `wasmcloud:messaging/consumer`: `pelatoRunTask` (calls exec_task, a
+/// panic becomes an error) and `pelatoFail` (the handler's error result, plus
+/// an `error: …` reply when a requester waits). Needs `import "fmt"`.
+pub const TASK_PARTIAL: &str = r#"// pelatoRunTask calls the user's exec_task; a panic becomes an error.
+func pelatoRunTask(arg string) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("exec_task panicked: %v", r)
+		}
+	}()
+	return exec_task(arg), nil
+}
+
+// pelatoFail is the handler's error result; a requester waiting on a reply-to
+// is told, rather than left to time out.
+func pelatoFail(msg pelatoBrokerMessage, reason string) pelatoResult[struct{}, string] {
+	if msg.ReplyTo.Some {
+		pelatoConsumerPublish(pelatoBrokerMessage{Subject: msg.ReplyTo.Value, Body: []byte("error: " + reason)})
+	}
+	return pelatoResult[struct{}, string]{IsErr: true, Err: reason}
+}
+"#;
+
 /// A task rendered in memory.
 #[derive(Debug, Clone)]
 pub struct RenderedTask {
@@ -214,13 +238,18 @@ impl Generator {
         hbs.register_escape_fn(handlebars::no_escape);
         hbs.register_helper("go_str", Box::new(quote_helper));
         hbs.register_helper("yaml_str", Box::new(quote_helper));
-        hbs.register_partial("pelato_settings", SETTINGS_PARTIAL)
-            .map_err(|e| GenError::Render {
-                task: String::new(),
-                template: "(built-in partial)".into(),
-                file: "pelato_settings".into(),
-                message: e.to_string(),
-            })?;
+        for (name, src) in [
+            ("pelato_settings", SETTINGS_PARTIAL),
+            ("pelato_task", TASK_PARTIAL),
+        ] {
+            hbs.register_partial(name, src)
+                .map_err(|e| GenError::Render {
+                    task: String::new(),
+                    template: "(built-in partial)".into(),
+                    file: name.into(),
+                    message: e.to_string(),
+                })?;
+        }
         Ok(Generator {
             templates,
             wit,
@@ -276,7 +305,7 @@ impl Generator {
         })?;
         check_reserved(&task.code, &user_src)?;
 
-        let ctx = self.context(wf, task, settings, max_message_bytes);
+        let ctx = self.context(wf, task, &template.meta, settings, max_message_bytes);
         let render = |file: &str, src: &str| {
             self.hbs
                 .render_template(src, &ctx)
@@ -332,6 +361,7 @@ impl Generator {
         &self,
         wf: &Workflow,
         task: &Task,
+        meta: &crate::templates::TemplateMeta,
         settings: &Settings,
         max_message_bytes: u64,
     ) -> serde_json::Value {
@@ -352,11 +382,7 @@ impl Generator {
             settings.nats_port.unwrap_or(4222)
         );
         let version = task.version.to_string();
-        let mut runtime_settings = self
-            .templates
-            .get(&task.template)
-            .map(|t| t.meta.effective_settings(&task.config))
-            .unwrap_or_else(|| task.config.clone());
+        let mut runtime_settings = meta.effective_settings(&task.config);
         if let Some(dest) = &task.dest_topic {
             runtime_settings.insert(DEST_TOPIC_KEY.to_string(), dest.clone());
         }

@@ -79,12 +79,12 @@ impl CallArgs {
         let component = harness
             .load_file(&built.path)?
             .with_max_message_bytes(built.record.max_message_bytes);
-        let dest = self
-            .config
-            .iter()
-            .rev()
-            .find(|(k, _)| k == pelato::gen::DEST_TOPIC_KEY)
-            .map(|(_, v)| v.clone())
+        // The dest topic the component will use: its runtime config, if given.
+        let dest = opts
+            .harness
+            .runtime_config
+            .get(pelato::gen::DEST_TOPIC_KEY)
+            .cloned()
             .unwrap_or_else(|| pipeline::output_subject(&task));
         let published = if self.http {
             let reply = component.post("/", body)?;

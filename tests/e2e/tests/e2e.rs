@@ -642,26 +642,9 @@ async fn task_on_both_host_types_processes_each_message_once() {
     let ctx = Ctx::start().await;
     let project = ctx.project(&fixture("both-hosts"), "both-hosts");
     let app = "e2e-both-echo-everywhere";
-    ctx.pelato(&["push", path(&project)], BRUSH_TIMEOUT)
-        .await
-        .assert_success();
     // Both in-process hosts start this component at once: warm their shared
-    // OCI cache first (see `Lattice::prefetch`), for the pushed tag and the
-    // digest-pinned reference the manifest uses.
-    let manifest = std::fs::read_to_string(project.join("gen/echo-everywhere/wadm.yaml"))
-        .expect("generated manifest");
-    let registry = ctx.lattice.registry.authority();
-    let mut refs = vec![format!("{registry}/echo-everywhere:1.0.0")];
-    refs.extend(
-        manifest
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("image:"))
-            .map(|r| r.trim().trim_matches('"').to_string())
-            .filter(|r| r.starts_with(&registry)),
-    );
-    for r in &refs {
-        ctx.lattice.prefetch(r).await.expect("prefetch");
-    }
+    // OCI cache first (see `push_and_prefetch`).
+    ctx.push_and_prefetch(&project).await;
     ctx.pelato(&["deploy", path(&project)], CMD_TIMEOUT)
         .await
         .assert_success()
