@@ -414,6 +414,36 @@ fn bad_task_config_names_the_field_and_the_fix() {
         "nothing is written on failure"
     );
 
+    for (config, msg) in [
+        (
+            "config: 3",
+            "must be a mapping of setting names to values, found a number",
+        ),
+        (
+            "config:\n      Bad Key: x",
+            "\"Bad Key\" is not a valid setting name",
+        ),
+        (
+            "config:\n      table: [a, b]",
+            "must be a string, number or true/false, found a list",
+        ),
+    ] {
+        let bad = WORKFLOW.replace(
+            "config:\n      table: readings\n      mode: columns",
+            config,
+        );
+        assert_ne!(bad, WORKFLOW);
+        let p = TestProject::new(&bad, &[("convert.go", CONVERT)]);
+        let out = Command::new(env!("CARGO_BIN_EXE_pelato"))
+            .arg("gen")
+            .arg(p.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(msg), "{config}: {err}");
+    }
+
     let bad = WORKFLOW.replace("table: readings", "table: Readings-1");
     let p = TestProject::new(&bad, &[("convert.go", CONVERT)]);
     let out = Command::new(env!("CARGO_BIN_EXE_pelato"))

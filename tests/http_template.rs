@@ -122,3 +122,102 @@ fn http_producer_nats_rejects_bodies_over_max_message_size() {
     assert_eq!(ok.status, 200);
     assert_eq!(ok.text(), "got:fits");
 }
+
+fn pelato(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pelato"));
+    cmd.arg(args[0]).arg(dir).args(&args[1..]);
+    cmd.output().expect("run pelato")
+}
+
+#[test]
+fn call_http_posts_the_input_and_prints_what_was_published() {
+    let p = TestProject::new(&workflow(""), &[("echo.go", ECHO)]);
+    let out = pelato(&["call", "echo", "--http", "--input", "hello"], p.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got:hello");
+    assert!(stderr.contains("HTTP 200: got:hello"), "{stderr}");
+
+    // A task panic is a 500: the call fails and says so.
+    let out = pelato(&["call", "echo", "--http", "--input", "boom"], p.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("answered HTTP 500"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    // --config sets the runtime config: the result goes to that dest topic.
+    let out = pelato(
+        &[
+            "call",
+            "echo",
+            "--http",
+            "--input",
+            "x",
+            "--config",
+            "dest-topic=out.other",
+        ],
+        p.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got:x");
+    let out = pelato(
+        &["call", "echo", "--input", "x", "--config", "novalue"],
+        p.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not KEY=VALUE"));
+}
+
+#[test]
+fn bad_http_port_and_shared_ports_name_the_field_and_the_fix() {
+    let gen_err = |wf: &str| {
+        let p = TestProject::new(wf, &[("echo.go", ECHO)]);
+        let out = pelato(&["gen"], p.path());
+        assert!(!out.status.success(), "{wf}");
+        assert!(
+            !p.path().join("gen").exists(),
+            "nothing is written on failure"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = gen_err(&workflow("    http_port: 70000\n"));
+    assert!(
+        err.contains("http_port") && err.contains("70000 is not a TCP port (1 to 65535)"),
+        "{err}"
+    );
+    assert!(err.contains("write e.g. `http_port: 8000`"), "{err}");
+
+    let processor = "project_name: h\ntasks:\n  - name: p\n    type: processor\n    code: tasks/echo.go\n    targets: [edge]\n    source_topic: a\n    dest_topic: b\n    component_name: p\n    version: 1.0.0\n    http_port: 8080\n";
+    let err = gen_err(processor);
+    assert!(
+        err.contains("`http_port` only applies to `http_producer_nats` tasks"),
+        "{err}"
+    );
+
+    // Two HTTP tasks on port 8000 that share the edge label cannot both bind.
+    let second = "  - name: http echo 2\n    type: http_producer_nats\n    code: tasks/echo.go\n    targets: [cloud, edge]\n    source_topic: in.echo2\n    dest_topic: out.echo2\n    component_name: echo-two\n    version: 1.0.0\n";
+    let err = gen_err(&workflow(second));
+    assert!(
+        err.contains("listens on port 8000 like task `http echo`, and both run on `edge` hosts"),
+        "{err}"
+    );
+    assert!(
+        err.contains("give one of them another port, e.g. `http_port: 8001`"),
+        "{err}"
+    );
+    // On another port, both are fine.
+    let ok = TestProject::new(
+        &workflow(&format!("{second}    http_port: 8001\n")),
+        &[("echo.go", ECHO)],
+    );
+    let out = pelato(&["gen"], ok.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
