@@ -428,11 +428,15 @@ impl Generator {
     }
 }
 
-/// wadm application name of a task: `<project>-<component>`, lower-case.
+/// wadm application name of a task: `<project slug>-<component_name>`,
+/// lower-cased, with `_` and `.` written as `-` (wadm names allow neither
+/// `.` nor, in PELATO's convention, `_`): project `Temperature data
+/// analysis`, component `celsius_to_kelvin_conversion` →
+/// `temperature-data-analysis-celsius-to-kelvin-conversion`.
 pub fn app_name(wf: &Workflow, task: &Task) -> String {
-    format!("{}-{}", wf.project_name, task.component_name)
+    format!("{}-{}", wf.project_slug(), task.component_name)
         .to_ascii_lowercase()
-        .replace('_', "-")
+        .replace(['_', '.'], "-")
 }
 
 /// Path where `build` writes a task's component.

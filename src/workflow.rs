@@ -132,7 +132,10 @@ pub struct Workflow {
     pub root: PathBuf,
     /// Absolute path of `workflow.yaml`.
     pub file: PathBuf,
-    /// `project_name`: letters, digits, `-`, `_`; at most 63 characters.
+    /// `project_name` as written: free text for display and metrics (it may
+    /// contain spaces, as in the original PELATO); the folder's name when
+    /// workflow.yaml has none. Where an identifier is needed, PELATO uses
+    /// [`Workflow::project_slug`].
     pub project_name: String,
     /// Requested toolchain as written, e.g. `go@1.25` or `tinygo@0.39`.
     pub toolchain: Option<String>,
@@ -146,6 +149,9 @@ pub struct Workflow {
     pub postgres_provider: Option<String>,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
+    /// Notes about how workflow.yaml was read (a missing `project_name`,
+    /// the original PELATO's listing indentation): shown, never fatal.
+    pub notes: Vec<Diagnostic>,
 }
 
 /// One validated task of a workflow.
@@ -157,7 +163,9 @@ pub struct Task {
     pub template: String,
     /// The `type` exactly as written in workflow.yaml (may be an alias).
     pub type_as_written: String,
-    /// `code` as written (normalized), relative to the project root, e.g. `tasks/convert.go`.
+    /// The task file relative to the project root, e.g. `tasks/convert.go`
+    /// (for `code: convert.go`, the original PELATO's form, as for
+    /// `code: tasks/convert.go`).
     pub code: PathBuf,
     /// Absolute, canonicalized path of the Go file.
     pub code_path: PathBuf,
@@ -425,15 +433,106 @@ pub fn subject_matches(pattern: &str, subject: &str) -> bool {
     p.len() == s.len()
 }
 
-/// Whether `name` is a valid `component_name`: `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`, ≤ 63 chars.
+/// Whether `name` is a valid `component_name`: one OCI repository path
+/// component, `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (the OCI distribution
+/// spec's grammar), at most 63 characters. `temp-convert`, `data_aggregation`
+/// and `v1.convert` are valid; upper case, spaces, `___` and a leading or
+/// trailing separator are not.
 pub fn is_valid_component_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // A run of [a-z0-9]+ ...
+        let start = i;
+        while i < bytes.len() && alnum(bytes[i]) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        // ... then one separator: `.`, `_`, `__` or `-+`, followed by more.
+        let sep_start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let sep = &name[sep_start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-');
+        if !ok || i == bytes.len() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The id wadm gives a component on the host, from its application and
+/// component names: both lower-cased, every character other than an ASCII
+/// letter or digit replaced by `_`, joined by `-` (wadm 0.21's
+/// `compute_component_id`). Two component names that differ only in their
+/// separators (`temp-convert`, `temp_convert`, `temp.convert`) get the same id.
+pub fn host_component_id(app: &str, component: &str) -> String {
+    format!("{}-{}", wadm_id_part(app), wadm_id_part(component))
+}
+
+/// One name as wadm writes it in a component id: lower-cased, every
+/// character other than an ASCII letter or digit replaced by `_`.
+fn wadm_id_part(name: &str) -> String {
+    name.to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// A valid `component_name` close to `name`: lower-cased, with every run of
+/// characters outside the OCI grammar turned into `-` and `_`/`.` kept where
+/// they are legal (`Temp Sensor_Data` → `temp-sensor_data`); `task` if
+/// nothing usable is left.
+pub fn suggest_component_name(name: &str) -> String {
+    let lower: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // Re-join the alphanumeric runs with a legal separator each.
+    let mut out = String::new();
+    let mut sep = String::new();
+    for c in lower.chars() {
+        if c.is_ascii_alphanumeric() {
+            if !out.is_empty() && !sep.is_empty() {
+                let legal =
+                    sep == "." || sep == "_" || sep == "__" || sep.chars().all(|c| c == '-');
+                out.push_str(if legal { &sep } else { "-" });
+            }
+            sep.clear();
+            out.push(c);
+        } else {
+            sep.push(c);
+        }
+    }
+    if out.len() > MAX_NAME_LEN {
+        out.truncate(MAX_NAME_LEN);
+        while out.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+            out.pop();
+        }
+    }
+    if out.is_empty() {
+        "task".into()
+    } else {
+        out
+    }
 }
 
 /// Turns any name into a valid component name in lower-kebab-case
@@ -476,13 +575,65 @@ pub fn kebab_case(name: &str) -> String {
     }
 }
 
-/// Whether `name` is a valid `project_name`: letters, digits, `-`, `_`; ≤ 63 chars.
+/// Whether `name` is an identifier-safe project name: ASCII letters,
+/// digits, `-`, `_`; at most 63 characters. Such a name is its own
+/// [`project_slug`].
 pub fn is_valid_project_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The identifier PELATO uses where a name must be one (wadm application
+/// names `<slug>-<component>`, runtime config names): `project_name` with
+/// every run of characters other than ASCII letters, digits, `-` and `_`
+/// replaced by one `-`, leading and trailing `-` trimmed, cut to 63
+/// characters; `project` if nothing is left. Case is kept, so a name that is
+/// already an identifier maps to itself: `Temperature data analysis` →
+/// `Temperature-data-analysis`, `Test_project` → `Test_project`.
+pub fn project_slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_matches('-').to_string();
+    if out.len() > MAX_NAME_LEN {
+        out.truncate(MAX_NAME_LEN);
+        while out.ends_with('-') {
+            out.pop();
+        }
+    }
+    if out.is_empty() {
+        "project".into()
+    } else {
+        out
+    }
+}
+
+/// Checks a `project_name` (free text, as in the original PELATO: it may
+/// contain spaces); the error describes the problem.
+pub fn validate_project_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("the project name is empty".into());
+    }
+    let n = name.chars().count();
+    if n > MAX_TASK_NAME_LEN {
+        return Err(format!(
+            "the project name is {n} characters long; at most {MAX_TASK_NAME_LEN} are allowed"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the project name {name:?} contains a control character"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `label` is a valid target label: `[A-Za-z0-9._-]+`.
@@ -1160,6 +1311,8 @@ struct Checker<'a> {
     display: PathBuf,
     outline: Outline,
     diags: Vec<Diagnostic>,
+    /// Notes: what was read in a way worth telling (never a reason to refuse).
+    notes: Vec<Diagnostic>,
     known: &'a [String],
     /// `(alias, canonical)` type names: built-in and user templates'.
     aliases: Vec<(String, String)>,
@@ -1328,7 +1481,7 @@ impl Checker<'_> {
             bad(
                 self,
                 "`code` is empty".into(),
-                "write the path of the task's Go file, e.g. `code: tasks/convert.go`".into(),
+                "write the name of the task's Go file in tasks/, e.g. `code: convert.go`".into(),
             );
             return None;
         }
@@ -1367,17 +1520,20 @@ impl Checker<'_> {
                 }
             }
         }
+        // `code` names a file inside tasks/: `convert.go` (the original
+        // PELATO's form: it copies `{project}/tasks/{code}`) or
+        // `tasks/convert.go` (PELATO's). The written form wins when both exist.
         let mut comps = rel.components();
-        let under_tasks =
+        let written_under_tasks =
             comps.next().is_some_and(|c| c.as_os_str() == TASKS_DIR) && comps.next().is_some();
-        if !under_tasks {
-            bad(
-                self,
-                format!("{code:?} is not under {TASKS_DIR}/; task files live in the project's {TASKS_DIR}/ folder"),
-                format!("move the file to {suggested} and write `code: {suggested}`"),
-            );
-            return None;
-        }
+        let inside_tasks = Path::new(TASKS_DIR).join(&rel);
+        let rel = if written_under_tasks
+            && (self.root.join(&rel).exists() || !self.root.join(&inside_tasks).exists())
+        {
+            rel
+        } else {
+            inside_tasks
+        };
         if rel.extension().is_none_or(|e| e != "go") {
             bad(
                 self,
@@ -1987,7 +2143,7 @@ impl Checker<'_> {
                         c.len()
                     )
                 } else {
-                    format!("{c:?} is not a valid component name (lowercase letters, digits and `-`; must start and end with a letter or digit)")
+                    format!("{c:?} is not a valid component name (it names the OCI repository: lowercase letters and digits, joined by `-`, `_`, `__` or `.`; no spaces or upper case)")
                 };
                 self.push(
                     &task_path(i, "component_name"),
@@ -1995,8 +2151,8 @@ impl Checker<'_> {
                     Some("component_name"),
                     why,
                     Some(format!(
-                        "write it in lower-kebab-case: `component_name: {}`",
-                        kebab_case(c)
+                        "write e.g. `component_name: {}`",
+                        suggest_component_name(c)
                     )),
                 );
             }
@@ -2260,8 +2416,12 @@ impl Checker<'_> {
     }
 }
 
-/// First use of a task name or component name: (task label, line).
+/// First use of a task name: (task label, line).
 type FirstUse = HashMap<String, (String, Option<usize>)>;
+
+/// First use of a component id part (see [`host_component_id`]): (task
+/// label, component_name as written, line).
+type FirstComponent = HashMap<String, (String, String, Option<usize>)>;
 
 impl Checker<'_> {
     /// Reports a task name or component_name already used by an earlier task.
@@ -2270,7 +2430,7 @@ impl Checker<'_> {
         i: usize,
         m: &Mapping,
         names: &mut FirstUse,
-        components: &mut FirstUse,
+        components: &mut FirstComponent,
     ) -> bool {
         let mut ok = true;
         let name = m
@@ -2304,12 +2464,15 @@ impl Checker<'_> {
             return ok;
         };
         let line = self.outline.line_best(&task_path(i, "component_name"));
-        if let Some((first, first_line)) = components.get(c) {
+        // wadm maps `-`, `_` and `.` alike in the component's host id, so
+        // `temp-convert` and `temp_convert` would be one component there.
+        let key = wadm_id_part(c);
+        if let Some((first, first_name, first_line)) = components.get(&key) {
             let at = first_line
                 .map(|l| format!(" (line {l})"))
                 .unwrap_or_default();
             let mut alt = name.map(kebab_case).unwrap_or_default();
-            if alt.is_empty() || alt == c || components.contains_key(&alt) {
+            if alt.is_empty() || alt == c || components.contains_key(&wadm_id_part(&alt)) {
                 alt = format!("{c}-2");
             }
             let first_shown = if is_numbered_label(first) {
@@ -2317,16 +2480,21 @@ impl Checker<'_> {
             } else {
                 format!("task {first:?}")
             };
+            let what = if first_name == c {
+                format!("component_name {c:?} is already used by {first_shown}{at}; each task is its own component and needs its own name")
+            } else {
+                format!("component_name {c:?} differs from {first_name:?} of {first_shown}{at} only in its separators; wadm gives both the same component id on the host (`…-{key}`)")
+            };
             self.push(
                 &task_path(i, "component_name"),
                 Some(&label),
                 Some("component_name"),
-                format!("component_name {c:?} is already used by {first_shown}{at}; each task is its own component and needs its own name"),
+                what,
                 Some(format!("rename it, e.g. `component_name: {alt}`")),
             );
             ok = false;
         } else {
-            components.insert(c.to_string(), (label, line));
+            components.insert(key, (label, c.to_string(), line));
         }
         ok
     }
@@ -2348,50 +2516,49 @@ impl Checker<'_> {
         self.check_keys(top, TOP_KEYS, &[], None, "the top level of workflow.yaml");
 
         let project_name = match top.get("project_name") {
+            // The original PELATO's README example has no project_name: use
+            // the folder's name, and say so.
             None | Some(Value::Null) => {
-                self.push(
-                    &[Seg::Key("project_name")],
-                    None,
-                    Some("project_name"),
-                    "required field `project_name` is missing".into(),
-                    Some("add `project_name: my-project` at the top of workflow.yaml".into()),
-                );
-                None
-            }
-            Some(Value::String(s)) if is_valid_project_name(s) => Some(s.clone()),
-            Some(Value::String(s)) => {
-                let mut cleaned: String = s
-                    .trim()
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                            c
-                        } else {
-                            '-'
-                        }
-                    })
-                    .take(MAX_NAME_LEN)
-                    .collect();
-                if cleaned.is_empty() {
-                    cleaned = "my-project".into();
-                }
-                let why = if s.len() > MAX_NAME_LEN {
-                    format!(
-                        "{s:?} is {} characters long; at most {MAX_NAME_LEN} are allowed",
-                        s.len()
+                let folder = self
+                    .root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .filter(|n| validate_project_name(n).is_ok())
+                    .unwrap_or_else(|| "project".into());
+                self.notes.push(
+                    Diagnostic::new(
+                        &self.display,
+                        format!("no `project_name`: the project is named after its folder, {folder:?}"),
                     )
-                } else {
-                    format!("{s:?} is not a valid project name (letters, digits, `-` and `_` only)")
-                };
-                self.push(
-                    &[Seg::Key("project_name")],
-                    None,
-                    Some("project_name"),
-                    why,
-                    Some(format!("write e.g. `project_name: {cleaned}`")),
+                    .with_field("project_name")
+                    .with_fix(format!("add `project_name: {folder}` (or another name) at the top of workflow.yaml to choose it")),
                 );
-                None
+                Some(folder)
             }
+            Some(Value::String(s)) => match validate_project_name(s) {
+                Ok(()) => Some(s.trim().to_string()),
+                Err(why) => {
+                    let shorter: String = s
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(MAX_TASK_NAME_LEN)
+                        .collect();
+                    let shorter = shorter.trim();
+                    let fix = if shorter.is_empty() {
+                        "write e.g. `project_name: my-project`, or remove the line to use the folder's name".to_string()
+                    } else {
+                        format!("write e.g. `project_name: {shorter}`")
+                    };
+                    self.push(
+                        &[Seg::Key("project_name")],
+                        None,
+                        Some("project_name"),
+                        why,
+                        Some(fix),
+                    );
+                    None
+                }
+            },
             Some(other) => {
                 self.push(
                     &[Seg::Key("project_name")],
@@ -2483,7 +2650,7 @@ impl Checker<'_> {
         let mut tasks = Vec::new();
         let mut all_ok = true;
         let mut names = FirstUse::new();
-        let mut components = FirstUse::new();
+        let mut components = FirstComponent::new();
         for (i, tv) in task_values.iter().enumerate() {
             let before = self.diags.len();
             match self.check_task(i, tv) {
@@ -2512,6 +2679,7 @@ impl Checker<'_> {
             messaging_provider: messaging_provider?,
             postgres_provider: postgres_provider?,
             tasks,
+            notes: std::mem::take(&mut self.notes),
         })
     }
 }
@@ -2624,8 +2792,66 @@ fn flow_opening(msg: &str) -> Option<(usize, usize, char)> {
     Some((line, column, bracket))
 }
 
-/// Parses the YAML text, turning syntax problems, alias bombs and empty files into a diagnostic.
-fn parse_yaml(display: &Path, text: &str) -> Result<Value, WorkflowError> {
+/// The original PELATO's thesis prints workflow.yaml with every line after
+/// the first indented by four more spaces (a typesetting artifact, e.g.
+/// `project_name: Test_project` then `    tasks:`), which is not valid YAML.
+/// When `text` has that shape — the first line at column 0, every later
+/// non-blank line indented by at least `n > 0` spaces — returns it with `n`
+/// spaces removed from those lines, and `n`. Line numbers do not change.
+fn dedent_listing(text: &str) -> Option<(String, usize)> {
+    let mut lines = text.lines();
+    let first = lines.next()?;
+    if first.is_empty() || first.starts_with([' ', '\t']) {
+        return None;
+    }
+    let n = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()?;
+    if n == 0 {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i == 0 || l.trim().is_empty() {
+            out.push_str(l);
+        } else {
+            out.push_str(&l[n..]);
+        }
+    }
+    Some((out, n))
+}
+
+/// Parses the YAML text, turning syntax problems, alias bombs and empty files
+/// into a diagnostic. Returns the value, the text it was read from (see
+/// [`dedent_listing`]) and the notes about how it was read.
+fn parse_yaml(
+    display: &Path,
+    text: &str,
+) -> Result<(Value, String, Vec<Diagnostic>), WorkflowError> {
+    match parse_yaml_text(display, text) {
+        Ok(v) => Ok((v, text.to_string(), Vec::new())),
+        Err(first) => {
+            let Some((dedented, n)) = dedent_listing(text) else {
+                return Err(first);
+            };
+            let Ok(v) = parse_yaml_text(display, &dedented) else {
+                return Err(first);
+            };
+            let last = text.lines().count();
+            let note = Diagnostic::new(
+                display,
+                format!("every line after the first is indented by {n} more spaces than line 1 (as in the original PELATO thesis's listings), which YAML does not allow; it was read as if lines 2-{last} were not indented by those {n} spaces"),
+            )
+            .with_line(Some(2))
+            .with_fix(format!("remove {n} spaces at the start of lines 2-{last}"));
+            Ok((v, dedented, vec![note]))
+        }
+    }
+}
+
+/// [`parse_yaml`] on the text as it is.
+fn parse_yaml_text(display: &Path, text: &str) -> Result<Value, WorkflowError> {
     let diag = |msg: String| Diagnostic::new(display, msg);
     let mut value: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
@@ -2650,10 +2876,16 @@ fn parse_yaml(display: &Path, text: &str) -> Result<Value, WorkflowError> {
                 let opened = flow_opening(&msg);
                 let line = opened.map(|(l, _, _)| l).or(line);
                 let raw_line = line.and_then(|l| text.lines().nth(l.saturating_sub(1)));
+                let stray_end = text
+                    .lines()
+                    .enumerate()
+                    .find(|(_, l)| l.trim() == "..." && l.starts_with(' '));
                 let fix = if raw_line.is_some_and(|l| {
                     l.starts_with('\t') || l.trim_start_matches(' ').starts_with('\t')
                 }) {
                     "indent with spaces, not tabs".to_string()
+                } else if let Some((i, _)) = stray_end {
+                    format!("line {}: an indented `...` is not YAML (`...` ends a document only at the start of a line); to mark omitted tasks, delete the line or make it a comment (`# ...`)", i + 1)
                 } else if let Some((l, c, bracket)) = opened {
                     format!(
                         "close the `{bracket}` opened at line {l}, column {c} (or quote the value if the `{bracket}` is meant as text)"
@@ -2752,12 +2984,13 @@ impl Workflow {
         })?;
         let file = root.join(WORKFLOW_FILE);
         let text = read_workflow(&root, &file, &display)?;
-        let value = parse_yaml(&display, &text)?;
+        let (value, text, notes) = parse_yaml(&display, &text)?;
         let mut checker = Checker {
             root: &root,
             display,
             outline: Outline::parse(&text),
             diags: Vec::new(),
+            notes,
             known: known_templates,
             aliases: TEMPLATE_ALIASES
                 .iter()
@@ -2779,6 +3012,12 @@ impl Workflow {
                 Err(WorkflowError::Invalid(checker.diags))
             }
         }
+    }
+
+    /// The project's name as an identifier ([`project_slug`] of
+    /// `project_name`): the prefix of wadm application and config names.
+    pub fn project_slug(&self) -> String {
+        project_slug(&self.project_name)
     }
 
     /// The task whose `component_name` is `name`.
@@ -2886,16 +3125,33 @@ mod tests {
 
     #[test]
     fn component_names() {
-        for ok in ["a", "convert", "convert-2", "0x", "a1-b2"] {
+        // The OCI distribution spec's path component grammar.
+        for ok in [
+            "a",
+            "convert",
+            "convert-2",
+            "0x",
+            "a1-b2",
+            "con_vert",
+            "con__vert",
+            "con.vert",
+            "a---b",
+            "celsius_to_kelvin_conversion",
+        ] {
             assert!(is_valid_component_name(ok), "{ok}");
         }
         for bad in [
             "",
             "-a",
             "a-",
+            "_a",
+            "a_",
+            ".a",
+            "a.",
+            "a___b",
+            "a..b",
+            "a._b",
             "Convert",
-            "con_vert",
-            "con.vert",
             "a b",
             &"a".repeat(64),
         ] {
@@ -2908,6 +3164,46 @@ mod tests {
         assert_eq!(kebab_case("--Weird  Name!!"), "weird-name");
         assert_eq!(kebab_case("___"), "task");
         assert!(is_valid_component_name(&kebab_case(&"Ab".repeat(60))));
+        for name in [
+            "Temp Sensor",
+            "a___b",
+            "__x__",
+            "Ünïcode name",
+            &"Ab_".repeat(40),
+        ] {
+            let s = suggest_component_name(name);
+            assert!(is_valid_component_name(&s), "{name:?} -> {s:?}");
+        }
+        assert_eq!(
+            host_component_id("Temperature-data-analysis-temp-filter", "temp_filter"),
+            "temperature_data_analysis_temp_filter-temp_filter"
+        );
+    }
+
+    #[test]
+    fn project_slugs() {
+        assert_eq!(
+            project_slug("Temperature data analysis"),
+            "Temperature-data-analysis"
+        );
+        assert_eq!(project_slug("Test_project"), "Test_project");
+        assert_eq!(project_slug("  a  /  b  "), "a-b");
+        assert_eq!(project_slug("–––"), "project");
+        assert!(project_slug(&"x y".repeat(50)).len() <= MAX_NAME_LEN);
+        // A name that is already an identifier is its own slug.
+        for name in ["iot-sensors", "legacy_orders", "My_Project-1"] {
+            assert!(is_valid_project_name(name));
+            assert_eq!(project_slug(name), name);
+        }
+    }
+
+    #[test]
+    fn listing_indentation_is_undone_only_when_every_later_line_has_it() {
+        let (t, n) = dedent_listing("a: 1\n    b:\n      - c\n\n    ...\n").unwrap();
+        assert_eq!((t.as_str(), n), ("a: 1\nb:\n  - c\n\n...\n", 4));
+        assert!(dedent_listing("a: 1\nb: 2\n").is_none());
+        assert!(dedent_listing("  a: 1\n  b: 2\n").is_none());
+        assert!(dedent_listing("a: 1\n").is_none());
     }
 
     #[test]

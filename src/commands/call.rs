@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use pelato::harness::Harness;
-use pelato::pipeline::{self, Project};
+use pelato::pipeline;
 
 use super::BuildOpts;
 
@@ -47,7 +47,7 @@ pub struct CallArgs {
 impl CallArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = Project::load(&self.project)?;
+        let project = super::load_project(&self.project)?;
         let task = project.task(&self.component)?.clone();
         let body = match (&self.input, &self.input_file) {
             (Some(s), _) => s.clone().into_bytes(),

@@ -164,7 +164,7 @@ pub fn deploy_stage(
     let only: Vec<AppManifest> = apps.iter().map(|(_, m)| m.clone()).collect();
     if args.single_app {
         let version = single_app_version(&only);
-        let merged = deploy::merge_single_app(&project.workflow.project_name, &version, &only)?;
+        let merged = deploy::merge_single_app(&project.workflow.project_slug(), &version, &only)?;
         let result = rt
             .block_on(deploy::deploy(
                 &client,
@@ -249,7 +249,7 @@ impl DeployArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let run = super::Run::start("deploy", &self.out);
-        let project = Project::load(&self.project.project)?;
+        let project = super::load_project(&self.project.project)?;
         let mut reports = pipeline::gen(&project);
         deploy_stage(&project, &mut reports, &self.stage)?;
         Ok(run.finish(&project, &reports, 1, None))
@@ -268,7 +268,7 @@ pub struct RemoveArgs {
 impl RemoveArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = Project::load(&self.project.project)?;
+        let project = super::load_project(&self.project.project)?;
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to remove applications from");
         };
@@ -309,7 +309,7 @@ pub struct StatusArgs {
 impl StatusArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = Project::load(&self.project.project)?;
+        let project = super::load_project(&self.project.project)?;
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to ask");
         };

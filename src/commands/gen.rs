@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use pelato::pipeline::{self, Project};
+use pelato::pipeline;
 
 use super::{OutputOpts, ProjectArg, Run};
 
@@ -19,11 +19,16 @@ impl GenArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let run = Run::start("gen", &self.out);
-        let project = Project::load(&self.project.project)?;
+        let project = super::load_project(&self.project.project)?;
         let reports = pipeline::gen(&project);
         for r in &reports {
             if let Some(Ok(g)) = &r.gen {
-                run.progress(format!("  gen    {:<24} {}", r.component, g.dir.display()));
+                run.progress(format!(
+                    "  gen    {:<24} {}  (wadm app {})",
+                    r.component,
+                    g.dir.display(),
+                    g.rendered.app_name
+                ));
                 for w in &g.rendered.warnings {
                     run.progress(format!("         warning: {w}"));
                 }

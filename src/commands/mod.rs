@@ -278,6 +278,16 @@ pub fn write_stdout(bytes: &[u8]) {
     }
 }
 
+/// Loads the project and prints the notes about how its workflow.yaml was
+/// read (stderr, so JSON on stdout stays clean).
+pub fn load_project(dir: &std::path::Path) -> anyhow::Result<Project> {
+    let project = Project::load(dir)?;
+    for note in &project.workflow.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(project)
+}
+
 /// A multi-threaded tokio runtime for the network stages.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;
@@ -311,7 +321,7 @@ impl Started {
         out: &OutputOpts,
     ) -> anyhow::Result<Started> {
         let run = std::sync::Arc::new(Run::start(command, out));
-        let project = Project::load(&project.project)?;
+        let project = load_project(&project.project)?;
         // Selection order: the project's pin, PELATO_GO/PELATO_TINYGO, the managed store, PATH.
         let selection = pelato::toolchain::select_for_build(
             project.workflow.toolchain.as_deref(),

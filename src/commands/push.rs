@@ -186,7 +186,7 @@ impl PushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         if self.from_layout {
-            let project = Project::load(&self.project.project)?;
+            let project = super::load_project(&self.project.project)?;
             let layout = self
                 .layout
                 .clone()

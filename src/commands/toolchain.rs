@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use pelato::pipeline::Project;
 use pelato::toolchain::install::{self, Bar, Outcome};
 use pelato::toolchain::{
     current_platform, on_path, select, Catalog, InstallOptions, SourceKind, Spec, Store,
@@ -182,7 +181,7 @@ fn list(store: &Store, a: ListArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (pin, where_) = if a.project.join("workflow.yaml").is_file() {
-        match Project::load(&a.project) {
+        match super::load_project(&a.project) {
             Ok(p) => (
                 p.workflow.toolchain.clone(),
                 format!("project {}", a.project.display()),

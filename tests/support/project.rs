@@ -69,12 +69,34 @@ pub fn processor_workflow(component: &str, code: &str, extra: &str) -> String {
 /// A copy of the README's example project (`examples/iot-sensors`) in a temp dir.
 pub fn copy_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
-    std::fs::copy(src.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(src.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
-    }
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors"),
+        dir.path(),
+    );
     dir
+}
+
+/// A copy of the project `rel` (relative to the repository, e.g.
+/// `fixtures/original/test-project`) in a temp dir, in a folder of the same
+/// name (a project without `project_name` is named after its folder).
+pub fn copy_project(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let dest = dir.path().join(src.file_name().unwrap());
+    copy_tree(&src, &dest);
+    (dir, dest)
+}
+
+/// Copies the files of `src` into `dest` (recursively; `dest` is created).
+pub fn copy_tree(src: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for f in std::fs::read_dir(src).unwrap() {
+        let f = f.unwrap();
+        let to = dest.join(f.file_name());
+        if f.file_type().unwrap().is_dir() {
+            copy_tree(&f.path(), &to);
+        } else {
+            std::fs::copy(f.path(), &to).unwrap();
+        }
+    }
 }

@@ -200,6 +200,13 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// One of the original PELATO's example projects (`fixtures/original/`).
+fn original(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/original")
+        .join(name)
+}
+
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -672,6 +679,128 @@ async fn task_on_both_host_types_processes_each_message_once() {
     )
     .await;
     ctx.remove_and_check_gone(&project, &[app]).await;
+    ctx.stop().await;
+}
+
+/// The original PELATO thesis's example project as written there (a
+/// project name with spaces, `code:` without `tasks/`, underscore component
+/// names, `http_producer_nats` → `processor_nats`), brushed onto the hosts:
+/// the underscore names reach the registry, wadm and the hosts unchanged, and
+/// an HTTP POST flows through both tasks. Only `http_port:` is added (a free
+/// port instead of the default 8000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn original_thesis_project_on_the_hosts() {
+    let ctx = Ctx::start().await;
+    let project = ctx.project(
+        &original("temperature-data-analysis"),
+        "temperature-data-analysis",
+    );
+    let http_port = pelato_e2e::process::free_port().expect("free port");
+    let wf = project.join("workflow.yaml");
+    let text = std::fs::read_to_string(&wf).expect("workflow");
+    let text = text.replacen(
+        "    version: 1.0.0\n",
+        &format!("    version: 1.0.0\n    http_port: {http_port}\n"),
+        1,
+    );
+    std::fs::write(&wf, text).expect("workflow");
+    let apps = [
+        "temperature-data-analysis-celsius-to-kelvin-conversion",
+        "temperature-data-analysis-temp-filter",
+    ];
+
+    ctx.push_and_prefetch(&project).await;
+    let brush = ctx.pelato(&["brush", path(&project)], BRUSH_TIMEOUT).await;
+    brush.assert_success();
+    for app in apps {
+        brush.assert_deployed_after_reconciling(app);
+    }
+    let p = ctx
+        .placement("both components on their hosts", |p| {
+            !p.hosts_running("celsius_to_kelvin_conversion").is_empty()
+                && !p.hosts_running("temp_filter").is_empty()
+        })
+        .await;
+    assert_eq!(
+        p.hosts_running("celsius_to_kelvin_conversion"),
+        set(&["edge"]),
+        "conversion:\n{p}"
+    );
+    assert_eq!(
+        p.hosts_running("temp_filter"),
+        set(&["cloud"]),
+        "filter:\n{p}"
+    );
+
+    // NATS in: celsius → kelvin → filtered (a measurement error is dropped).
+    let kelvin = ctx.collector("living_room_kelvin_data").await;
+    let filtered = ctx.collector("filtered_kelvin_data").await;
+    ctx.publish(
+        "living_room_celsius_data",
+        r#"{"sensor":"sofa","celsius":21.5}"#,
+    )
+    .await;
+    ctx.publish(
+        "living_room_celsius_data",
+        r#"{"sensor":"oven","celsius":180}"#,
+    )
+    .await;
+    ctx.expect(
+        &kelvin,
+        &[
+            r#"{"sensor":"sofa","kelvin":294.65}"#,
+            r#"{"sensor":"oven","kelvin":453.15}"#,
+        ],
+        "conversion output",
+    )
+    .await;
+    ctx.expect(
+        &filtered,
+        &[r#"{"sensor":"sofa","kelvin":294.65}"#],
+        "filter output (chained after the conversion)",
+    )
+    .await;
+
+    // HTTP in: a POST to the conversion runs the same chain and answers.
+    kelvin.clear();
+    filtered.clear();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(MSG_TIMEOUT)
+        .build()
+        .expect("http client");
+    let url = format!("http://127.0.0.1:{http_port}/");
+    let mut answer = None;
+    // The HTTP server provider may still be binding right after Deployed.
+    for _ in 0..50 {
+        match http
+            .post(&url)
+            .body(r#"{"sensor":"window","celsius":-1}"#)
+            .send()
+            .await
+        {
+            Ok(r) => {
+                answer = Some((r.status().as_u16(), r.text().await.unwrap_or_default()));
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let (status, body) =
+        answer.unwrap_or_else(|| panic!("POST {url}: no answer\n{}", ctx.lattice.logs()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"sensor":"window","kelvin":272.15}"#);
+    ctx.expect(
+        &kelvin,
+        &[r#"{"sensor":"window","kelvin":272.15}"#],
+        "conversion output after the POST",
+    )
+    .await;
+    // Below 0 °C: dropped by the filter.
+    ctx.expect(&filtered, &[], "filter output after the POST")
+        .await;
+
+    ctx.remove_and_check_gone(&project, &apps).await;
     ctx.stop().await;
 }
 
