@@ -17,6 +17,7 @@
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline | [`pipeline`] |
 //! | run reports, metrics | [`report`] |
+//! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
 
 pub mod build;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod push;
 pub mod report;
 pub mod templates;
 pub mod toolchain;
+pub mod util;
 pub mod workflow;
 
 /// Default largest message payload a component accepts: NATS' default

@@ -66,7 +66,7 @@ fn push_to_a_registry_pins_the_manifest_and_repush_is_cheap() {
     let wasm = std::fs::read(dir.path().join("build/temp-convert.wasm")).unwrap();
     assert_eq!(
         m["layers"][0]["digest"],
-        format!("sha256:{}", pelato::build::sha256_hex(&wasm))
+        format!("sha256:{}", pelato::util::digest::sha256_hex(&wasm))
     );
     assert_eq!(
         m["annotations"]["dev.pelato.task"],

@@ -314,6 +314,7 @@ impl Started {
         let project = Project::load(&project.project)?;
         // Selection order: the project's pin, PELATO_GO/PELATO_TINYGO, the managed store, PATH.
         let selection = pelato::toolchain::select_for_build(
+            &project.env,
             project.workflow.toolchain.as_deref(),
             build.install,
             &mut pelato::toolchain::install::Bar::stderr(),

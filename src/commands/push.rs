@@ -57,7 +57,7 @@ fn pin_manifest(path: &Path, from: &str, to: &str) -> std::io::Result<bool> {
         return Ok(false);
     }
     let new = format!("image: {}", serde_json::to_string(to).expect("string"));
-    pelato::build::write_atomic(path, text.replacen(&old, &new, 1).as_bytes())?;
+    pelato::util::fs::write_atomic(path, text.replacen(&old, &new, 1).as_bytes())?;
     Ok(true)
 }
 
