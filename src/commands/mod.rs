@@ -296,6 +296,9 @@ pub struct Started {
     pub project: Project,
     /// The toolchain that built it.
     pub toolchain: pelato::toolchain::Toolchain,
+    /// Which toolchain that is (kind, version, sha256; never a local path): what push
+    /// annotates artifacts with.
+    pub provenance: pelato::toolchain::Provenance,
     /// Run options.
     pub opts: RunOptions,
     /// One report per task, after gen and build.
@@ -333,6 +336,7 @@ impl Started {
             run,
             project,
             toolchain,
+            provenance,
             opts,
             reports,
         })
