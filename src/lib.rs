@@ -10,6 +10,7 @@
 //! | templates and embedded WIT | [`templates`] |
 //! | WIT → Go glue generator | [`glue`] |
 //! | `gen` (Go module + wadm manifest per task) | [`gen`] |
+//! | the one wadm manifest validation | [`manifest`] |
 //! | find a Go/TinyGo toolchain | [`toolchain`] |
 //! | `build` (compile + componentize, cached) | [`build`] |
 //! | `test`/`call` (embedded wasmtime) | [`harness`] |
@@ -25,6 +26,7 @@ pub mod deploy;
 pub mod gen;
 pub mod glue;
 pub mod harness;
+pub mod manifest;
 pub mod pipeline;
 pub mod push;
 pub mod report;
