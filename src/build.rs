@@ -19,6 +19,8 @@ use wit_parser::{Resolve, WorldId};
 
 use crate::gen::{self, GeneratedTask};
 use crate::toolchain::Toolchain;
+use crate::util::digest::sha256_hex;
+use crate::util::fs::write_atomic;
 
 /// Metadata written beside each component (`build/<component>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,11 +122,6 @@ pub fn cache_key(task: &GeneratedTask, toolchain: &Toolchain) -> String {
     hex::encode(h.finalize())
 }
 
-/// sha256 of bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 fn record_path(root: &Path, component: &str) -> PathBuf {
     root.join(gen::BUILD_DIR).join(format!("{component}.json"))
 }
@@ -133,17 +130,6 @@ fn record_path(root: &Path, component: &str) -> PathBuf {
 pub fn read_record(root: &Path, component: &str) -> Option<BuildRecord> {
     let text = fs::read_to_string(record_path(root, component)).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The content-addressed component store under the cache directory:

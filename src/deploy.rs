@@ -15,20 +15,14 @@
 //!
 //! Every failure is a [`DeployError`] whose message says what went wrong and what to do.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use async_nats::{ConnectErrorKind, RequestErrorKind};
 use wadm_client::error::ClientError;
 use wadm_types::api::{ModelSummary, Status, StatusType};
-use wadm_types::validation::{
-    validate_manifest, validate_raw_yaml, ValidationFailure, ValidationFailureLevel,
-};
 use wadm_types::{
     Component, LinkProperty, Manifest, Metadata, Properties, Specification, Trait, TraitProperty,
     APPLICATION_KIND, DEFAULT_LINK_NAME, DESCRIPTION_ANNOTATION_KEY, OAM_VERSION,
@@ -589,26 +583,15 @@ pub fn parse_app_manifest(
 }
 
 fn parse_manifest(task: &str, file: &str, raw: &[u8]) -> Result<Manifest, DeployError> {
-    serde_yaml::from_slice::<Manifest>(raw).map_err(|e| DeployError::Parse {
+    crate::manifest::parse(raw).map_err(|e| DeployError::Parse {
         task: task.to_string(),
         path: file.to_string(),
         reason: e.to_string(),
     })
 }
 
-/// Polls a future that never actually waits (wadm-types' validation is `async` but does no
-/// I/O) to completion without a runtime, so it can be used from sync code and from inside a
-/// runtime alike.
-fn run_ready<F: Future>(fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => Some(v),
-        Poll::Pending => None,
-    }
-}
-
-/// Runs wadm's validation and PELATO's checks. Returns the warnings, or the errors.
+/// Runs the one manifest validation ([`crate::manifest::validate`]). Returns the warnings, each
+/// naming the task and file, or the errors.
 fn check_manifest(
     task: &str,
     path: Option<&Path>,
@@ -616,36 +599,10 @@ fn check_manifest(
     raw_yaml: Option<&[u8]>,
 ) -> Result<Vec<String>, DeployError> {
     let file = display_path(path);
-    let mut failures: Vec<ValidationFailure> = match run_ready(validate_manifest(manifest)) {
-        Some(Ok(f)) => f,
-        Some(Err(e)) => {
-            return Err(DeployError::InvalidManifest {
-                task: task.to_string(),
-                path: file,
-                errors: vec![format!("{e:#}")],
-            })
-        }
-        None => Vec::new(),
-    };
-    if let Some(raw) = raw_yaml {
-        if let Ok(more) = validate_raw_yaml(raw) {
-            failures.extend(more);
-        }
-    }
-    let (mut errors, mut warnings) = pelato_checks(manifest);
-    let generic_image = "Component must have either 'image' or 'application' property";
-    let has_own_image_error = errors.iter().any(|e| e.contains("has no `image`"));
-    for f in failures {
-        if has_own_image_error && f.msg == generic_image {
-            continue;
-        }
-        match f.level {
-            ValidationFailureLevel::Error => errors.push(f.msg),
-            _ => warnings.push(f.msg),
-        }
-    }
-    if errors.is_empty() {
-        Ok(warnings
+    let found = crate::manifest::validate(manifest, raw_yaml);
+    if found.errors.is_empty() {
+        Ok(found
+            .warnings
             .into_iter()
             .map(|w| format!("task `{task}` ({file}): warning: {w}"))
             .collect())
@@ -653,129 +610,9 @@ fn check_manifest(
         Err(DeployError::InvalidManifest {
             task: task.to_string(),
             path: file,
-            errors,
+            errors: found.errors,
         })
     }
-}
-
-/// PELATO's own checks, on top of wadm's: OAM header, images, spread weights, links.
-fn pelato_checks(manifest: &Manifest) -> (Vec<String>, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    if manifest.api_version != OAM_VERSION {
-        errors.push(format!(
-            "apiVersion is `{}`, wadm expects `{OAM_VERSION}`",
-            manifest.api_version
-        ));
-    }
-    if manifest.kind != APPLICATION_KIND {
-        errors.push(format!(
-            "kind is `{}`, wadm expects `{APPLICATION_KIND}`",
-            manifest.kind
-        ));
-    }
-    if manifest.metadata.name.trim().is_empty() {
-        errors.push("metadata.name is empty".to_string());
-    }
-    if let Some(v) = manifest.metadata.annotations.get(VERSION_ANNOTATION_KEY) {
-        if v.trim().is_empty() {
-            errors.push(
-                "the `version` annotation is empty: set a version or remove the annotation"
-                    .to_string(),
-            );
-        }
-    }
-    if manifest.spec.components.is_empty() {
-        errors.push("spec.components is empty: nothing to deploy".to_string());
-    }
-    for c in &manifest.spec.components {
-        let (image, application) = match &c.properties {
-            Properties::Component { properties } => (&properties.image, &properties.application),
-            Properties::Capability { properties } => (&properties.image, &properties.application),
-        };
-        match (image, application) {
-            (None, None) => errors.push(format!(
-                "component `{}` has no `image` (an OCI reference such as \
-                 registry:5000/name:1.0.0, or wasmcloud+builtin://… for a builtin provider)",
-                c.name
-            )),
-            (Some(img), _) if img.trim().is_empty() => {
-                errors.push(format!("component `{}` has no `image` (empty)", c.name))
-            }
-            (Some(img), _) if img.ends_with(":latest") => warnings.push(format!(
-                "component `{}`: image `{img}` uses the `latest` tag, which wasmCloud hosts \
-                 refuse by default",
-                c.name
-            )),
-            _ => {}
-        }
-        for t in c.traits.iter().flatten() {
-            match &t.properties {
-                TraitProperty::SpreadScaler(p) if t.is_scaler() => {
-                    if p.instances == 0 {
-                        warnings.push(format!(
-                            "component `{}`: {} asks for 0 instances",
-                            c.name, t.trait_type
-                        ));
-                    }
-                    if p.spread.iter().any(|s| s.weight.is_some()) {
-                        let sum: usize = p
-                            .spread
-                            .iter()
-                            .map(|s| s.weight.unwrap_or(wadm_types::DEFAULT_SPREAD_WEIGHT))
-                            .sum();
-                        if sum != 100 {
-                            let parts = p
-                                .spread
-                                .iter()
-                                .map(|s| {
-                                    format!(
-                                        "{}={}",
-                                        s.name,
-                                        s.weight.unwrap_or(wadm_types::DEFAULT_SPREAD_WEIGHT)
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            errors.push(format!(
-                                "component `{}`: {} spread weights sum to {sum} ({parts}); \
-                                 they must sum to 100",
-                                c.name, t.trait_type
-                            ));
-                        }
-                    }
-                    let mut names = HashSet::new();
-                    for s in &p.spread {
-                        if !names.insert(&s.name) {
-                            errors.push(format!(
-                                "component `{}`: spread `{}` is listed twice",
-                                c.name, s.name
-                            ));
-                        }
-                    }
-                }
-                TraitProperty::Link(l) => {
-                    if l.target.name.trim().is_empty() {
-                        errors.push(format!("component `{}`: a link has no target", c.name));
-                    }
-                    if l.interfaces.is_empty() {
-                        errors.push(format!(
-                            "component `{}`: link {}:{} to `{}` lists no interfaces",
-                            c.name, l.namespace, l.package, l.target.name
-                        ));
-                    }
-                    if l.namespace.trim().is_empty() || l.package.trim().is_empty() {
-                        errors.push(format!(
-                            "component `{}`: link to `{}` has an empty WIT namespace or package",
-                            c.name, l.target.name
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    (errors, warnings)
 }
 
 /// `--single-app`: combines the per-task applications into one application `name` (version

@@ -504,64 +504,21 @@ fn check_reserved(display: &Path, src: &str) -> Result<(), GenError> {
     }
 }
 
-/// Polls a future that never waits (wadm-types' validators are `async` but do
-/// no I/O).
-fn block_on_ready<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-/// Parses and validates a rendered manifest with wadm-types; returns warnings.
+/// Parses and validates a rendered manifest (the one validation, [`crate::manifest`]); returns
+/// the warnings.
 pub fn validate_manifest(task: &str, yaml: &str) -> Result<Vec<String>, GenError> {
-    use wadm_types::validation::{ValidationFailureLevel, ValidationOutput};
-    let (manifest, failures) = block_on_ready(wadm_types::validation::validate_manifest_bytes(
-        yaml.as_bytes(),
-    ))
-    .map_err(|e| GenError::Manifest {
+    let invalid = |problems: Vec<String>| GenError::Manifest {
         task: task.to_string(),
-        problems: vec![format!("{e:#}")],
-    })?;
-    let mut problems: Vec<String> = failures
-        .errors()
-        .into_iter()
-        .map(|f| f.msg.clone())
-        .collect();
-    for c in &manifest.spec.components {
-        for t in c.traits.iter().flatten() {
-            if let wadm_types::TraitProperty::SpreadScaler(s) = &t.properties {
-                let sum: u32 = s
-                    .spread
-                    .iter()
-                    .map(|s| s.weight.unwrap_or(100) as u32)
-                    .sum();
-                if !s.spread.is_empty() && sum != 100 && t.trait_type == "spreadscaler" {
-                    problems.push(format!(
-                        "component `{}`: spread weights sum to {sum}, not 100",
-                        c.name
-                    ));
-                }
-            }
-        }
+        problems,
+    };
+    let manifest =
+        crate::manifest::parse(yaml.as_bytes()).map_err(|e| invalid(vec![e.to_string()]))?;
+    let found = crate::manifest::validate(&manifest, Some(yaml.as_bytes()));
+    if found.errors.is_empty() {
+        Ok(found.warnings)
+    } else {
+        Err(invalid(found.errors))
     }
-    if !problems.is_empty() {
-        return Err(GenError::Manifest {
-            task: task.to_string(),
-            problems,
-        });
-    }
-    Ok(failures
-        .iter()
-        .filter(|f| f.level == ValidationFailureLevel::Warning)
-        // wadm-types only knows wasmCloud's well-known interfaces; the
-        // sqldb-postgres provider's is a real one.
-        .filter(|f| !f.msg.contains("[wasmcloud:postgres/"))
-        .map(|f| f.msg.clone())
-        .collect())
 }
 
 /// Writes a rendered task to `ROOT/gen/<component>/`, replacing what was there

@@ -33,8 +33,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 mod postgres;
+mod postgres_tls;
 
-pub use postgres::{PostgresConfig, SqlCall};
+pub use crate::config::PostgresConfig;
+pub use postgres::SqlCall;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -85,24 +87,14 @@ impl Default for HarnessConfig {
         HarnessConfig {
             timeout: Duration::from_secs(5),
             memory_limit: 512 << 20,
-            cache_dir: default_cache_dir().map(|d| d.join("wasmtime")),
+            cache_dir: crate::config::Env::process()
+                .cache_dir()
+                .map(|d| d.join("wasmtime")),
             replies: HashMap::new(),
             runtime_config: HashMap::new(),
             postgres: None,
         }
     }
-}
-
-/// PELATO's cache directory: `PELATO_CACHE_DIR`, else `$XDG_CACHE_HOME/pelato`,
-/// else `~/.cache/pelato`.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("PELATO_CACHE_DIR").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(d));
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(d).join("pelato"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("pelato"))
 }
 
 /// A message to deliver.
@@ -499,7 +491,7 @@ impl Harness {
         self.engine.precompile_compatibility_hash().hash(&mut h);
         let key = format!(
             "{}-{:016x}.cwasm",
-            crate::build::sha256_hex(bytes),
+            crate::util::digest::sha256_hex(bytes),
             h.finish()
         );
         let path = dir.join(key);
@@ -514,7 +506,7 @@ impl Harness {
         let component = Component::new(&self.engine, bytes).map_err(load_err)?;
         if let Ok(serialized) = component.serialize() {
             // A cache write failure only costs time next run.
-            let _ = crate::build::write_atomic(&path, &serialized);
+            let _ = crate::util::fs::write_atomic(&path, &serialized);
         }
         Ok(component)
     }

@@ -10,6 +10,7 @@
 //! | templates and embedded WIT | [`templates`] |
 //! | WIT → Go glue generator | [`glue`] |
 //! | `gen` (Go module + wadm manifest per task) | [`gen`] |
+//! | the one wadm manifest validation | [`manifest`] |
 //! | find a Go/TinyGo toolchain | [`toolchain`] |
 //! | `build` (compile + componentize, cached) | [`build`] |
 //! | `test`/`call` (embedded wasmtime) | [`harness`] |
@@ -17,6 +18,7 @@
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline | [`pipeline`] |
 //! | run reports, metrics | [`report`] |
+//! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
 
 pub mod build;
 pub mod config;
@@ -24,11 +26,13 @@ pub mod deploy;
 pub mod gen;
 pub mod glue;
 pub mod harness;
+pub mod manifest;
 pub mod pipeline;
 pub mod push;
 pub mod report;
 pub mod templates;
 pub mod toolchain;
+pub mod util;
 pub mod workflow;
 
 /// Default largest message payload a component accepts: NATS' default

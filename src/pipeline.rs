@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::build::{self, BuildError, Built};
-use crate::config::Settings;
+use crate::config::{Env, Settings};
 use crate::gen::{GenError, GeneratedTask, Generator};
 use crate::harness::{Harness, HarnessConfig, HarnessError, Message};
 use crate::toolchain::Toolchain;
@@ -17,6 +17,9 @@ pub struct Project {
     pub workflow: Workflow,
     /// Settings from the environment and `.env`.
     pub settings: Settings,
+    /// The environment and `.env` as one lookup (what [`Project::settings`] was read from;
+    /// toolchain selection, cache and template folders read it too).
+    pub env: Env,
     /// The generator (templates + WIT).
     pub generator: Generator,
 }
@@ -135,10 +138,12 @@ impl Project {
         if !problems.is_empty() {
             return Err(crate::workflow::WorkflowError::Invalid(problems).into());
         }
-        let settings = Settings::load(&workflow.root)?;
+        let env = Env::load(&workflow.root)?;
+        let settings = Settings::from_env(&env)?;
         Ok(Project {
             workflow,
             settings,
+            env,
             generator,
         })
     }
@@ -293,7 +298,9 @@ impl std::fmt::Debug for RunOptions {
 impl RunOptions {
     /// Defaults for a project.
     pub fn for_project(project: &Project) -> RunOptions {
-        let cache_dir = crate::harness::default_cache_dir()
+        let cache_dir = project
+            .env
+            .cache_dir()
             .unwrap_or_else(|| project.workflow.root.join(".pelato").join("cache"));
         RunOptions {
             jobs: project.default_jobs(),

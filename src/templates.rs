@@ -242,7 +242,7 @@ pub struct Template {
 
 /// Environment variable listing extra template directories (`:`-separated);
 /// each holds one sub-directory per template.
-pub const TEMPLATES_ENV: &str = "PELATO_TEMPLATES";
+pub const TEMPLATES_ENV: &str = crate::config::PELATO_TEMPLATES;
 /// A project's own template directory.
 pub const PROJECT_TEMPLATES_DIR: &str = "templates";
 
@@ -282,6 +282,9 @@ pub enum TemplateError {
         /// Cause.
         message: String,
     },
+    /// The environment or the project's `.env` (where `PELATO_TEMPLATES` may be set) is invalid.
+    #[error(transparent)]
+    Settings(#[from] crate::config::ConfigError),
 }
 
 macro_rules! builtin {
@@ -331,13 +334,7 @@ impl TemplateSet {
     /// project's `templates/` directory (in that order).
     pub fn discover(project_dir: &Path) -> Result<TemplateSet, TemplateError> {
         let mut set = Self::builtin()?;
-        let mut roots: Vec<PathBuf> = std::env::var_os(TEMPLATES_ENV)
-            .map(|v| {
-                std::env::split_paths(&v)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut roots = crate::config::Env::load(project_dir)?.template_dirs();
         roots.push(project_dir.join(PROJECT_TEMPLATES_DIR));
         for root in roots {
             let Ok(entries) = std::fs::read_dir(&root) else {

@@ -153,7 +153,7 @@ fn json_output_metrics_and_clean() {
     assert_eq!(build["artifact"], "build/temp-convert.wasm");
     let bytes = std::fs::read(dir.path().join("build/temp-convert.wasm")).unwrap();
     assert_eq!(build["size"], bytes.len() as u64);
-    assert_eq!(build["sha256"], pelato::build::sha256_hex(&bytes));
+    assert_eq!(build["sha256"], pelato::util::digest::sha256_hex(&bytes));
 
     // The same record was appended to the metrics file; a second run adds a line.
     let metrics = dir.path().join(".pelato/metrics.jsonl");

@@ -66,12 +66,40 @@ fn push_to_a_registry_pins_the_manifest_and_repush_is_cheap() {
     let wasm = std::fs::read(dir.path().join("build/temp-convert.wasm")).unwrap();
     assert_eq!(
         m["layers"][0]["digest"],
-        format!("sha256:{}", pelato::build::sha256_hex(&wasm))
+        format!("sha256:{}", pelato::util::digest::sha256_hex(&wasm))
     );
     assert_eq!(
         m["annotations"]["dev.pelato.task"],
         "Convert Fahrenheit readings to Celsius"
     );
+    // The toolchain is named by kind, version and sha256; no annotation carries a path of
+    // the build box (the toolchain's folder, the home folder, the project).
+    let ann = m["annotations"].as_object().expect("annotations");
+    assert_eq!(ann["dev.pelato.toolchain.kind"], "go", "{ann:?}");
+    let version = ann["dev.pelato.toolchain.version"].as_str().unwrap_or("");
+    assert!(version.starts_with("1."), "{ann:?}");
+    let sha = ann["dev.pelato.toolchain.sha256"].as_str().unwrap_or("");
+    assert!(
+        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{ann:?}"
+    );
+    let go = pelato::toolchain::discover().expect("go on PATH").path;
+    let mut local: Vec<String> = vec![dir.path().display().to_string()];
+    if let Some(root) = go.parent().and_then(Path::parent) {
+        local.push(root.display().to_string());
+    }
+    if let Ok(home) = std::env::var("HOME") {
+        if home.len() > 1 {
+            local.push(home);
+        }
+    }
+    for (key, value) in ann {
+        let value = value.as_str().unwrap_or("");
+        for l in &local {
+            assert!(!value.contains(l.as_str()), "{key}={value} holds {l}");
+        }
+        assert!(!value.starts_with('/'), "{key}={value} looks like a path");
+    }
 
     // The generated manifest now points at the digest-pinned reference, never `latest`.
     let yaml = std::fs::read_to_string(dir.path().join("gen/temp-convert/wadm.yaml")).unwrap();

@@ -117,6 +117,19 @@ fn reply(d: &Delivery) -> String {
     d.body_to("reply.here").expect("a reply")
 }
 
+/// `pelato call PROJECT store-events --db --input INPUT` with the cluster's POSTGRES_*
+/// variables (POSTGRES_TLS_REQUIRED left to the project's `.env`).
+fn call_db(p: &TestProject, pg: &Postgres, input: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pelato"))
+        .args(["call"])
+        .arg(p.path())
+        .args(["store-events", "--db", "--input", input])
+        .envs(pg.env())
+        .env_remove("POSTGRES_TLS_REQUIRED")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn dbsync_writes_rows_to_a_real_postgres_and_reads_its_settings_at_run_time() {
     let pg = Postgres::start();
@@ -238,18 +251,7 @@ fn dbsync_writes_rows_to_a_real_postgres_and_reads_its_settings_at_run_time() {
 
     // `pelato call --db` runs against the same database and prints the reply;
     // the password never shows.
-    let out = Command::new(env!("CARGO_BIN_EXE_pelato"))
-        .args(["call"])
-        .arg(p.path())
-        .args([
-            "store-events",
-            "--db",
-            "--input",
-            r#"{"sensor":"cli","fahrenheit":41}"#,
-        ])
-        .envs(pg.env())
-        .output()
-        .unwrap();
+    let out = call_db(&p, &pg, r#"{"sensor":"cli","fahrenheit":41}"#);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
@@ -265,6 +267,49 @@ fn dbsync_writes_rows_to_a_real_postgres_and_reads_its_settings_at_run_time() {
         pg.psql("SELECT payload->>'sensor' FROM pelato_events ORDER BY id DESC LIMIT 1"),
         "cli"
     );
+
+    // POSTGRES_TLS_REQUIRED (here from the project's .env) is honoured by --db: this
+    // Postgres has no TLS, so the call fails and says why, instead of writing in plain text.
+    let rows = pg.psql("SELECT count(*) FROM pelato_events");
+    std::fs::write(p.path().join(".env"), "POSTGRES_TLS_REQUIRED=true\n").unwrap();
+    let out = call_db(&p, &pg, r#"{"sensor":"tls","fahrenheit":41}"#);
+    std::fs::remove_file(p.path().join(".env")).unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("with TLS (POSTGRES_TLS_REQUIRED=true)")
+            && shown.contains("server does not support TLS"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&pg.password), "{shown}");
+    assert_eq!(pg.psql("SELECT count(*) FROM pelato_events"), rows);
+
+    // The same through the library: the harness refuses to fall back to plain text.
+    let tls = Harness::new(HarnessConfig {
+        postgres: Some(pelato::harness::PostgresConfig {
+            tls_required: true,
+            ..pg.config()
+        }),
+        ..HarnessConfig::default()
+    })
+    .expect("harness");
+    let d = ask(
+        &tls,
+        events,
+        "sensors.events",
+        r#"{"sensor":"lib","fahrenheit":41}"#,
+    );
+    let answer = format!(
+        "{} {:?}",
+        d.body_to("reply.here").unwrap_or_default(),
+        d.result
+    );
+    assert!(answer.contains("server does not support TLS"), "{answer}");
+    assert_eq!(pg.psql("SELECT count(*) FROM pelato_events"), rows);
 }
 
 #[test]

@@ -771,6 +771,17 @@ async fn invalid_manifests_are_rejected_offline_and_nothing_is_sent() {
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert!(msg.contains(expected), "{task}: {msg}");
     }
+    // gen applies the very same validation to what it renders: a bad spread or YAML wadm
+    // cannot read is refused there too, and a good manifest passes both.
+    assert!(pelato::gen::validate_manifest("convert", &good).is_ok());
+    let bad_spread = good.replacen("weight: 50", "weight: 30", 1);
+    let e = pelato::gen::validate_manifest("convert", &bad_spread)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("spread weights sum to 80"), "{e}");
+    let bad_yaml = format!("{good}  - [unclosed\n");
+    assert!(pelato::gen::validate_manifest("convert", &bad_yaml).is_err());
+    assert!(deploy::parse_app_manifest("convert", "bad.yaml", &bad_yaml).is_err());
     // An invalid manifest built in memory is also refused by deploy() before anything is sent.
     let mut app = deploy::parse_app_manifest("convert", "mem", &good).unwrap();
     if let wadm_types::Properties::Component { properties } =

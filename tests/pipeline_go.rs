@@ -216,7 +216,7 @@ fn stdlib_heavy_tasks_build_and_pass_their_cases() {
         assert_eq!(summary.cases.len(), task.tests.len());
     }
     // The digest in the expected output is the real one.
-    assert!(STDLIB_WORKFLOW.contains(&pelato::build::sha256_hex(b"pelato")));
+    assert!(STDLIB_WORKFLOW.contains(&pelato::util::digest::sha256_hex(b"pelato")));
 }
 
 const EDGE_GO: &str = r#"package main
@@ -458,6 +458,20 @@ tasks:
     );
     let first = build(&p.load());
     assert!(first.iter().all(|r| !r.built().unwrap().cached));
+    // Outputs get the mode any new file gets (0644 under umask 022), not a temp file's 0600:
+    // on a shared build box the rest of the team can read them.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let probe = p.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let usual = mode(&probe);
+        for out in ["build/one.wasm", "build/one.json", "build/two.wasm"] {
+            assert_eq!(mode(&p.path().join(out)), usual, "{out}");
+        }
+    }
     let again = build(&p.load());
     assert!(
         again.iter().all(|r| r.built().unwrap().cached),

@@ -122,6 +122,20 @@ fn a_project_template_with_its_own_world_builds_and_runs() {
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains("shout_nats"));
+    // ... and so does PELATO_TEMPLATES in the project's .env.
+    std::fs::write(
+        p.path().join(".env"),
+        format!("PELATO_TEMPLATES={}\n", shared.path().display()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pelato"))
+        .env_remove("PELATO_TEMPLATES")
+        .arg("templates")
+        .arg(p.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("shout_nats"), "{text}");
 }
 
 fn discover_err(files: &[(&str, &str)]) -> String {

@@ -25,7 +25,13 @@ impl BrushArgs {
         let mut s = Started::build("brush", &self.project, &self.opts, &self.out)?;
         s.test()?;
         // Only tasks that passed every stage so far are pushed, then deployed.
-        super::push::push_stage(&s.project, &mut s.reports, &self.push, &s.run)?;
+        super::push::push_stage(
+            &s.project,
+            &s.provenance,
+            &mut s.reports,
+            &self.push,
+            &s.run,
+        )?;
         super::deploy::deploy_stage(&s.project, &mut s.reports, &self.deploy)?;
         Ok(s.finish())
     }

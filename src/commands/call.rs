@@ -57,6 +57,7 @@ impl CallArgs {
             (None, None) => unreachable!("clap requires one"),
         };
         let toolchain = pelato::toolchain::select_for_build(
+            &project.env,
             project.workflow.toolchain.as_deref(),
             self.opts.install,
             &mut pelato::toolchain::install::Bar::stderr(),

@@ -40,7 +40,7 @@ impl CleanArgs {
             remove(&root.join(pelato::gen::BUILD_DIR))?;
         }
         if self.cache || self.cache_only {
-            match pelato::harness::default_cache_dir() {
+            match pelato::config::Env::load(&self.project.project)?.cache_dir() {
                 Some(dir) => remove(&dir)?,
                 None => anyhow::bail!("no cache directory: set PELATO_CACHE_DIR or HOME"),
             }

@@ -43,9 +43,7 @@ impl NatsArgs {
             lattice: self.lattice.clone(),
             creds_file: self.creds.clone(),
             // Read from the environment only, so the seed never shows in a process list.
-            nkey_seed: std::env::var("NATS_NKEY_SEED")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            nkey_seed: project.env.nats_nkey_seed().map(|s| s.expose().to_string()),
             jwt: self.jwt.clone(),
             tls_ca: self.tls_ca.clone(),
             tls_required: self.tls,
@@ -195,7 +193,7 @@ fn single_app_version(apps: &[AppManifest]) -> String {
     }
     format!(
         "pelato-{}",
-        &pelato::build::sha256_hex(text.as_bytes())[..12]
+        &pelato::util::digest::sha256_hex(text.as_bytes())[..12]
     )
 }
 

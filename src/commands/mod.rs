@@ -306,6 +306,9 @@ pub struct Started {
     pub project: Project,
     /// The toolchain that built it.
     pub toolchain: pelato::toolchain::Toolchain,
+    /// Which toolchain that is (kind, version, sha256; never a local path): what push
+    /// annotates artifacts with.
+    pub provenance: pelato::toolchain::Provenance,
     /// Run options.
     pub opts: RunOptions,
     /// One report per task, after gen and build.
@@ -324,6 +327,7 @@ impl Started {
         let project = load_project(&project.project)?;
         // Selection order: the project's pin, PELATO_GO/PELATO_TINYGO, the managed store, PATH.
         let selection = pelato::toolchain::select_for_build(
+            &project.env,
             project.workflow.toolchain.as_deref(),
             build.install,
             &mut pelato::toolchain::install::Bar::stderr(),
@@ -342,6 +346,7 @@ impl Started {
             run,
             project,
             toolchain,
+            provenance,
             opts,
             reports,
         })

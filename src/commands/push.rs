@@ -8,6 +8,7 @@ use anyhow::Context;
 use pelato::pipeline::{Project, TaskReport};
 use pelato::push::{self, ComponentArtifact, Destination, PushOptions};
 use pelato::report::StageRecord;
+use pelato::toolchain::Provenance;
 
 use super::{BuildOpts, OutputOpts, ProjectArg, Run, Started};
 
@@ -57,13 +58,16 @@ fn pin_manifest(path: &Path, from: &str, to: &str) -> std::io::Result<bool> {
         return Ok(false);
     }
     let new = format!("image: {}", serde_json::to_string(to).expect("string"));
-    pelato::build::write_atomic(path, text.replacen(&old, &new, 1).as_bytes())?;
+    pelato::util::fs::write_atomic(path, text.replacen(&old, &new, 1).as_bytes())?;
     Ok(true)
 }
 
-/// Pushes every task that built and passed so far; adds a `push` stage record.
+/// Pushes every task that built and passed so far; adds a `push` stage record. Artifacts are
+/// annotated with the task, template, project, PELATO's version and `toolchain`'s
+/// [`Provenance::annotations`] (kind, version, sha256: nothing of the build box's file system).
 pub fn push_stage(
     project: &Project,
+    toolchain: &Provenance,
     reports: &mut [TaskReport],
     args: &PushStageArgs,
     run: &Run,
@@ -85,20 +89,16 @@ pub fn push_stage(
         let task = project.task(&r.component)?.clone();
         let wasm = std::fs::read(&built.path)
             .with_context(|| format!("reading {}", built.path.display()))?;
-        let annotations = BTreeMap::from([
+        let mut annotations = BTreeMap::from([
             ("task".to_string(), task.name.clone()),
             ("template".to_string(), task.template.clone()),
-            ("toolchain".to_string(), built.record.toolchain.clone()),
-            (
-                "toolchain.sha256".to_string(),
-                built.record.toolchain_sha256.clone(),
-            ),
             (
                 "pelato-version".to_string(),
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
             ("project".to_string(), project.workflow.project_name.clone()),
         ]);
+        annotations.extend(toolchain.annotations());
         let artifact = ComponentArtifact {
             wasm,
             name: task.component_name.clone(),
@@ -194,7 +194,13 @@ impl PushArgs {
             return self.copy_from_layout(&project, &layout);
         }
         let mut s = Started::build("push", &self.project, &self.opts, &self.out)?;
-        push_stage(&s.project, &mut s.reports, &self.stage, &s.run)?;
+        push_stage(
+            &s.project,
+            &s.provenance,
+            &mut s.reports,
+            &self.stage,
+            &s.run,
+        )?;
         Ok(s.finish())
     }
 

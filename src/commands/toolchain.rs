@@ -88,7 +88,7 @@ macro_rules! outln {
 }
 
 fn env(n: &str) -> Option<String> {
-    std::env::var(n).ok()
+    pelato::config::Env::process().var(n)
 }
 
 fn short(h: &str) -> &str {
@@ -144,7 +144,7 @@ fn list(store: &Store, a: ListArgs) -> anyhow::Result<ExitCode> {
         }
     }
     outln!(out, "on PATH:");
-    let path_var = std::env::var_os("PATH");
+    let path_var = pelato::config::process_path();
     let mut any = false;
     for kind in [ToolchainKind::TinyGo, ToolchainKind::Go] {
         for p in on_path(kind, path_var.as_ref()) {

@@ -11,37 +11,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config::PostgresConfig;
+
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
 use super::bindings::wasmcloud::postgres::types::{PgValue, QueryError, ResultRowEntry};
-
-/// Where the harness's Postgres is. The field names follow the link config
-/// keys of wasmCloud's sqldb-postgres provider (`POSTGRES_HOST`, ...).
-#[derive(Clone)]
-pub struct PostgresConfig {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// User name.
-    pub username: String,
-    /// Password (never printed: `Debug` hides it).
-    pub password: String,
-    /// Database name.
-    pub database: String,
-}
-
-impl fmt::Debug for PostgresConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("username", &self.username)
-            .field("password", &"<hidden>")
-            .field("database", &self.database)
-            .finish()
-    }
-}
 
 /// One statement a component ran, as the harness saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,15 +59,47 @@ impl Postgres {
                 .dbname(&cfg.database)
                 .application_name("pelato-harness")
                 .connect_timeout(std::time::Duration::from_secs(5));
-            let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(|e| {
+            let failed = |e: &dyn fmt::Display| {
+                let tls = if cfg.tls_required {
+                    format!(" with TLS ({}=true)", crate::config::POSTGRES_TLS_REQUIRED)
+                } else {
+                    String::new()
+                };
+                let fix = if cfg.tls_required {
+                    format!(
+                        " — fix: enable TLS on the server, or set {}=false if plain text is acceptable",
+                        crate::config::POSTGRES_TLS_REQUIRED
+                    )
+                } else {
+                    String::new()
+                };
                 QueryError::Unexpected(format!(
-                    "cannot connect to Postgres at {}:{} as {} (database {}): {e}",
+                    "cannot connect to Postgres at {}:{} as {} (database {}){tls}: {e}{fix}",
                     cfg.host, cfg.port, cfg.username, cfg.database
                 ))
-            })?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+            };
+            let client = if cfg.tls_required {
+                // Require: TLS or no connection at all, never a fallback to plain text.
+                pg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let tls = super::postgres_tls::MakeRustls::new().map_err(|e| failed(&e))?;
+                let (client, conn) = pg
+                    .connect(tls)
+                    .await
+                    .map_err(|e| failed(&crate::util::error::chain(&e)))?;
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                client
+            } else {
+                let (client, conn) = pg
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| failed(&crate::util::error::chain(&e)))?;
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                client
+            };
             *slot = Some(client);
         }
         let client = slot.as_ref().expect("connected above");

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::util::digest::sha256_digest;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::{
     ComponentArtifact, PushError, ANNOTATION_PREFIX, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE,
@@ -106,15 +106,9 @@ fn check_component_header(wasm: &[u8]) -> Result<(), PushError> {
     Ok(())
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 /// Creation time: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now; RFC 3339 UTC.
 pub(crate) fn created_now() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
+    let secs = crate::config::from_process("SOURCE_DATE_EPOCH")
         .and_then(|v| v.trim().parse::<i64>().ok())
         .unwrap_or_else(|| {
             SystemTime::now()

@@ -44,11 +44,10 @@ impl fmt::Debug for DockerCredential {
 
 /// `$DOCKER_CONFIG/config.json` when `DOCKER_CONFIG` is set, else `$HOME/.docker/config.json`.
 pub fn default_docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+    if let Some(dir) = crate::config::from_process("DOCKER_CONFIG") {
         return Some(PathBuf::from(dir).join("config.json"));
     }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
+    crate::config::from_process("HOME")
         .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
 }
 

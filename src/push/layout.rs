@@ -3,17 +3,18 @@
 //! Layout: `oci-layout` (`{"imageLayoutVersion":"1.0.0"}`), `index.json` (one entry per
 //! component, `org.opencontainers.image.ref.name` = `<name>:<version>`), `blobs/sha256/<hex>`.
 //! Blobs are written to a temporary file and renamed into place; `index.json` is rewritten the
-//! same way. A lock file (`.pelato-push.lock`) serialises writers, across threads and processes.
+//! same way (with the usual file mode). An OS lock on `.pelato-push.lock` serialises writers, across
+//! threads and processes.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
 
+use crate::util::digest::Algorithm;
+use crate::util::fs::write_atomic as write_file_atomic;
+use crate::util::lock::LockedFile;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256, Sha512};
 
 use super::artifact::{valid_tag, validate_repository, Blob, Built, ManifestSummary, Pending};
 use super::{
@@ -24,10 +25,7 @@ use super::{
 const LAYOUT_FILE: &str = "oci-layout";
 const INDEX_FILE: &str = "index.json";
 const LOCK_FILE: &str = ".pelato-push.lock";
-const TMP_PREFIX: &str = ".pelato-tmp-";
 const LAYOUT_VERSION: &str = "1.0.0";
-const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
-const STALE_LOCK_AGE: Duration = Duration::from_secs(600);
 const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -110,25 +108,13 @@ fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf, String> {
 fn hash_file(path: &Path, digest: &str) -> io::Result<(bool, u64)> {
     let (alg, enc) =
         parse_digest(digest).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let mut f = File::open(path)?;
-    let (hex, size) = match alg {
-        "sha256" => {
-            let mut h = Sha256::new();
-            let n = io::copy(&mut f, &mut h)?;
-            (hex::encode(h.finalize()), n)
-        }
-        "sha512" => {
-            let mut h = Sha512::new();
-            let n = io::copy(&mut f, &mut h)?;
-            (hex::encode(h.finalize()), n)
-        }
-        other => {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("digest algorithm {other} is not supported"),
-            ))
-        }
-    };
+    let alg = Algorithm::from_name(alg).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("digest algorithm {alg} is not supported"),
+        )
+    })?;
+    let (hex, size) = alg.hex_reader(File::open(path)?, &mut |_| {})?;
     Ok((hex == enc, size))
 }
 
@@ -144,10 +130,12 @@ fn read_blob(dir: &Path, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Str
             ));
         }
     }
-    let actual = match parse_digest(digest)?.0 {
-        "sha256" => format!("sha256:{}", hex::encode(Sha256::digest(&data))),
-        "sha512" => format!("sha512:{}", hex::encode(Sha512::digest(&data))),
-        other => return Err(format!("digest algorithm {other} is not supported")),
+    let actual = match Algorithm::from_name(parse_digest(digest)?.0) {
+        Some(alg) => alg.digest(&data),
+        None => {
+            let other = parse_digest(digest)?.0;
+            return Err(format!("digest algorithm {other} is not supported"));
+        }
     };
     if actual != digest {
         return Err(format!(
@@ -165,93 +153,16 @@ fn blob_intact(dir: &Path, digest: &str) -> bool {
     }
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `data` to `dest` through a temporary file in `dir` and a rename.
-fn write_atomic(dir: &Path, dest: &Path, data: &[u8]) -> Result<(), PushError> {
-    let tmp = dir.join(format!(
-        "{TMP_PREFIX}{}-{}",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, dest)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(PushError::io(dest, e));
-    }
-    Ok(())
+/// Writes `data` to `dest` atomically (see [`crate::util::fs::write_atomic`]).
+fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), PushError> {
+    write_file_atomic(dest, data).map_err(|e| PushError::io(dest, e))
 }
 
-/// An exclusive lock on a layout directory, released on drop.
-struct LayoutLock {
-    path: PathBuf,
-}
-
-impl LayoutLock {
-    fn acquire(dir: &Path) -> Result<LayoutLock, PushError> {
-        let path = dir.join(LOCK_FILE);
-        let start = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(LayoutLock { path });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    if lock_is_stale(&path) {
-                        let _ = fs::remove_file(&path);
-                        continue;
-                    }
-                    if start.elapsed() > LOCK_TIMEOUT {
-                        return Err(PushError::layout(
-                            dir,
-                            format!(
-                                "another push holds the lock {} for more than {}s; \
-                                 if no push is running, delete that file",
-                                path.display(),
-                                LOCK_TIMEOUT.as_secs()
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(PushError::io(&path, e)),
-            }
-        }
-    }
-}
-
-impl Drop for LayoutLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
-/// A lock whose owner process is gone (Linux `/proc`), or that is very old.
-fn lock_is_stale(path: &Path) -> bool {
-    if let Ok(meta) = fs::metadata(path) {
-        if let Ok(modified) = meta.modified() {
-            if SystemTime::now()
-                .duration_since(modified)
-                .is_ok_and(|age| age > STALE_LOCK_AGE)
-            {
-                return true;
-            }
-        }
-    }
-    let Ok(text) = fs::read_to_string(path) else {
-        return false;
-    };
-    match text.trim().parse::<u32>() {
-        Ok(pid) if Path::new("/proc/self").exists() => !Path::new(&format!("/proc/{pid}")).exists(),
-        _ => false,
-    }
+/// Takes the layout's lock (an OS file lock on `.pelato-push.lock`), waiting for another push
+/// into the same layout if needed. A push that dies releases it with its process.
+fn lock_layout(dir: &Path) -> Result<LockedFile, PushError> {
+    let path = dir.join(LOCK_FILE);
+    LockedFile::acquire(&path, &mut || {}).map_err(|e| PushError::io(&path, e))
 }
 
 fn ensure_layout_file(dir: &Path) -> Result<(), PushError> {
@@ -271,7 +182,7 @@ fn ensure_layout_file(dir: &Path) -> Result<(), PushError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let body = serde_json::to_vec(&json!({ "imageLayoutVersion": LAYOUT_VERSION }))
                 .expect("static JSON");
-            write_atomic(dir, &path, &body)
+            write_atomic(&path, &body)
         }
         Err(e) => Err(PushError::io(path, e)),
     }
@@ -338,7 +249,7 @@ pub(crate) fn push_pending(
 ) -> Result<PushOutcome, PushError> {
     let sha_dir = dir.join("blobs").join("sha256");
     fs::create_dir_all(&sha_dir).map_err(|e| PushError::io(&sha_dir, e))?;
-    let _lock = LayoutLock::acquire(dir)?;
+    let _lock = lock_layout(dir)?;
     ensure_layout_file(dir)?;
     let mut index = read_index(dir)?;
 
@@ -427,7 +338,7 @@ pub(crate) fn push_pending(
     manifests.push(entry);
     let body = serde_json::to_vec_pretty(&index)
         .map_err(|e| PushError::layout(dir, format!("cannot encode index.json: {e}")))?;
-    write_atomic(dir, &dir.join(INDEX_FILE), &body)?;
+    write_atomic(&dir.join(INDEX_FILE), &body)?;
     ctl.emit(PushEvent::Tagged {
         reference: layout_reference(dir, &name, &tag),
         digest: new_digest.clone(),
@@ -450,7 +361,7 @@ fn write_blob(dir: &Path, blob: &Blob) -> Result<bool, PushError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| PushError::io(parent, e))?;
     }
-    write_atomic(dir, &path, &blob.data)?;
+    write_atomic(&path, &blob.data)?;
     Ok(true)
 }
 
@@ -818,7 +729,7 @@ mod tests {
     }
 
     fn write_blob_raw(dir: &Path, data: &[u8]) -> String {
-        let hex = hex::encode(Sha256::digest(data));
+        let hex = crate::util::digest::sha256_hex(data);
         fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
         fs::write(dir.join("blobs/sha256").join(&hex), data).unwrap();
         format!("sha256:{hex}")
@@ -890,13 +801,16 @@ mod tests {
     #[test]
     fn lock_is_exclusive_and_released() {
         let tmp = tempfile::tempdir().unwrap();
-        let lock = LayoutLock::acquire(tmp.path()).unwrap();
+        let lock = lock_layout(tmp.path()).unwrap();
         assert!(tmp.path().join(LOCK_FILE).exists());
-        assert!(!lock_is_stale(&tmp.path().join(LOCK_FILE)));
+        // Held: nobody else gets it.
+        assert!(LockedFile::try_acquire(&tmp.path().join(LOCK_FILE))
+            .unwrap()
+            .is_none());
         drop(lock);
         assert!(!tmp.path().join(LOCK_FILE).exists());
         // A lock left by a dead process is taken over.
         fs::write(tmp.path().join(LOCK_FILE), "999999999\n").unwrap();
-        let _lock = LayoutLock::acquire(tmp.path()).unwrap();
+        let _lock = lock_layout(tmp.path()).unwrap();
     }
 }

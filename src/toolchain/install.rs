@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::util::digest::Algorithm;
+
 use super::manifest::{
     current_platform, parse_sha256, Catalog, Checksum, KnownFile, Release, Spec,
 };
@@ -26,13 +28,13 @@ use super::store::{parse_metadata, Installed, Metadata, Store, METADATA_FILE};
 use super::{executable_problem, probe, ToolchainError, ToolchainKind};
 
 /// Base URL of a mirror that serves the pinned archives by file name.
-pub const ENV_MIRROR: &str = "PELATO_TOOLCHAIN_MIRROR";
+pub const ENV_MIRROR: &str = crate::config::PELATO_TOOLCHAIN_MIRROR;
 
 /// `auto`, `url` or `pip`: where `install` gets toolchains from by default.
-pub const ENV_SOURCE: &str = "PELATO_TOOLCHAIN_SOURCE";
+pub const ENV_SOURCE: &str = crate::config::PELATO_TOOLCHAIN_SOURCE;
 
 /// The Python interpreter used for the pip source (default `python3`).
-pub const ENV_PYTHON: &str = "PELATO_PYTHON";
+pub const ENV_PYTHON: &str = crate::config::PELATO_PYTHON;
 
 /// The index file at the start of a `pack` bundle.
 pub const PACK_INDEX: &str = "pelato-pack.toml";
@@ -783,7 +785,10 @@ pub fn download(
         .user_agent(concat!("pelato/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| fail(e.to_string()))?;
-    let mut resp = client.get(url).send().map_err(|e| fail(error_chain(&e)))?;
+    let mut resp = client
+        .get(url)
+        .send()
+        .map_err(|e| fail(crate::util::error::chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(fail(format!("the server answered {status}")));
@@ -828,43 +833,20 @@ pub fn download(
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let c_s = c.to_string();
-        if !s.contains(&c_s) {
-            s.push_str(": ");
-            s.push_str(&c_s);
-        }
-        src = c.source();
-    }
-    s
-}
-
 /// sha256 of a file, hex.
 pub fn sha256_file(
     path: &Path,
     progress: &mut dyn Progress,
     label: &str,
 ) -> Result<String, ToolchainError> {
-    let mut f = File::open(path).map_err(io_err(format!("opening {}", path.display())))?;
+    let f = File::open(path).map_err(io_err(format!("opening {}", path.display())))?;
     let total = f.metadata().ok().map(|m| m.len());
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
     progress.start(&format!("checking {label}"), total);
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(io_err(format!("reading {}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        progress.advance(n as u64);
-    }
+    let (hex, _) = Algorithm::Sha256
+        .hex_reader(f, &mut |n| progress.advance(n))
+        .map_err(io_err(format!("reading {}", path.display())))?;
     progress.finish();
-    Ok(hex::encode(h.finalize()))
+    Ok(hex)
 }
 
 /// Whether a link target stays inside the unpack root.

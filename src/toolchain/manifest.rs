@@ -22,7 +22,7 @@ pub const TINYGO_MANIFEST: &str = include_str!("../../toolchains/tinygo.toml");
 
 /// Environment variable naming a folder whose `go.toml` / `tinygo.toml` replace
 /// the embedded manifests (each file is optional). For private pins and tests.
-pub const ENV_MANIFESTS: &str = "PELATO_TOOLCHAIN_MANIFESTS";
+pub const ENV_MANIFESTS: &str = crate::config::PELATO_TOOLCHAIN_MANIFESTS;
 
 /// A `kind@version` request such as `go@1.25`, `tinygo@0.39.0` or `go`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -31,10 +31,10 @@ pub use manifest::{current_platform, Catalog, Spec};
 pub use store::{Installed, Store};
 
 /// Environment variable naming an explicit `go` executable.
-pub const ENV_GO: &str = "PELATO_GO";
+pub const ENV_GO: &str = crate::config::PELATO_GO;
 
 /// Environment variable naming an explicit `tinygo` executable.
-pub const ENV_TINYGO: &str = "PELATO_TINYGO";
+pub const ENV_TINYGO: &str = crate::config::PELATO_TINYGO;
 
 /// Oldest accepted Go (first with `//go:wasmexport`).
 pub const MIN_GO: Version = Version::new(1, 24, 0);
@@ -431,7 +431,7 @@ fn apply_goroot(cmd: &mut Command, goroot: Option<&Path>) {
     match goroot {
         Some(root) => {
             let mut paths = vec![root.join("bin")];
-            if let Some(p) = std::env::var_os("PATH") {
+            if let Some(p) = crate::config::process_path() {
                 paths.extend(std::env::split_paths(&p));
             }
             cmd.env("GOROOT", root);
@@ -600,7 +600,10 @@ fn from_override(kind: ToolchainKind, value: &str) -> Result<Toolchain, Toolchai
 
 /// Finds a toolchain using the process environment and `PATH`.
 pub fn discover() -> Result<Toolchain, ToolchainError> {
-    discover_with(|n| std::env::var(n).ok(), std::env::var_os("PATH"))
+    discover_with(
+        crate::config::Env::process().lookup(),
+        crate::config::process_path(),
+    )
 }
 
 /// Finds a toolchain from an environment lookup and a `PATH` value.
@@ -891,7 +894,7 @@ fn select_pinned(
 
 /// Environment variable that makes `build` install a missing pinned toolchain
 /// (`true`/`1`/`yes`), like `pelato build --install`.
-pub const ENV_AUTO_INSTALL: &str = "PELATO_TOOLCHAIN_AUTO_INSTALL";
+pub const ENV_AUTO_INSTALL: &str = crate::config::PELATO_TOOLCHAIN_AUTO_INSTALL;
 
 /// Whether an environment value switches something on.
 pub fn truthy(v: Option<String>) -> bool {
@@ -903,17 +906,18 @@ pub fn truthy(v: Option<String>) -> bool {
     })
 }
 
-/// [`select`] for a build from the process environment, `PATH`, the store of
-/// `PELATO_HOME` and the pinned manifests (see [`select_or_install`]); `install`
-/// is also switched on by `PELATO_TOOLCHAIN_AUTO_INSTALL`, and the install
-/// options come from `PELATO_TOOLCHAIN_SOURCE`, `PELATO_TOOLCHAIN_MIRROR` and
-/// `PELATO_PYTHON`.
+/// [`select`] for a build from `env` (the environment over the project's
+/// `.env`), `PATH`, the store of `PELATO_HOME` and the pinned manifests (see
+/// [`select_or_install`]); `install` is also switched on by
+/// `PELATO_TOOLCHAIN_AUTO_INSTALL`, and the install options come from
+/// `PELATO_TOOLCHAIN_SOURCE`, `PELATO_TOOLCHAIN_MIRROR` and `PELATO_PYTHON`.
 pub fn select_for_build(
+    env: &crate::config::Env,
     workflow_pin: Option<&str>,
     install: bool,
     progress: &mut dyn Progress,
 ) -> Result<Selection, ToolchainError> {
-    let env = |n: &str| std::env::var(n).ok();
+    let env = env.lookup();
     let store = Store::from_env(env)?;
     let catalog = Catalog::from_env(env)?;
     let opts = InstallOptions::from_env(env)?;
@@ -922,7 +926,7 @@ pub fn select_for_build(
         install || truthy(env(ENV_AUTO_INSTALL)),
         env,
         &store,
-        std::env::var_os("PATH"),
+        crate::config::process_path(),
         &catalog,
         &opts,
         progress,

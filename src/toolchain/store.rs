@@ -5,18 +5,20 @@
 //! toolchain wait for each other and a half-installed toolchain is never seen.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+use crate::util::lock::LockedFile;
+
 use super::manifest::{current_platform, is_plain_relative, Spec};
 use super::{Toolchain, ToolchainError, ToolchainKind, ToolchainSource};
 
 /// Environment variable overriding the store's root folder.
-pub const ENV_HOME: &str = "PELATO_HOME";
+pub const ENV_HOME: &str = crate::config::PELATO_HOME;
 
 /// The metadata file in each installed toolchain's folder.
 pub const METADATA_FILE: &str = "pelato-toolchain.toml";
@@ -132,30 +134,11 @@ pub struct Store {
 /// An exclusive lock on one toolchain name, released on drop.
 #[derive(Debug)]
 pub struct StoreLock {
-    _file: File,
+    _lock: LockedFile,
 }
 
 fn io_err(what: String) -> impl FnOnce(io::Error) -> ToolchainError {
     move |source| ToolchainError::Io { what, source }
-}
-
-/// The user's data folder, by platform conventions.
-fn default_root(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let nonempty = |n: &str| env(n).filter(|v| !v.trim().is_empty());
-    if let Some(h) = nonempty(ENV_HOME) {
-        return Some(PathBuf::from(h));
-    }
-    if cfg!(target_os = "macos") {
-        return nonempty("HOME")
-            .map(|h| PathBuf::from(h).join("Library/Application Support/pelato"));
-    }
-    if cfg!(windows) {
-        return nonempty("LOCALAPPDATA").map(|h| PathBuf::from(h).join("pelato"));
-    }
-    if let Some(x) = nonempty("XDG_DATA_HOME").filter(|x| Path::new(x).is_absolute()) {
-        return Some(PathBuf::from(x).join("pelato"));
-    }
-    nonempty("HOME").map(|h| PathBuf::from(h).join(".local/share/pelato"))
 }
 
 impl Store {
@@ -168,7 +151,9 @@ impl Store {
     /// (`$XDG_DATA_HOME/pelato` or `~/.local/share/pelato`;
     /// `~/Library/Application Support/pelato` on macOS).
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Store, ToolchainError> {
-        default_root(&env)
+        crate::config::Env::from_sources(env, None)
+            .ok()
+            .and_then(|e| e.pelato_home())
             .map(Store::at)
             .ok_or_else(|| ToolchainError::Io {
                 what: format!("finding the toolchain store — fix: set {ENV_HOME}=/some/folder"),
@@ -248,29 +233,13 @@ impl Store {
     /// Takes the lock for toolchain `name`, waiting for another installer if
     /// needed; `on_wait` is called once before waiting.
     pub fn lock(&self, name: &str, on_wait: &mut dyn FnMut()) -> Result<StoreLock, ToolchainError> {
-        let locks = self.toolchains_dir().join(".locks");
-        fs::create_dir_all(&locks).map_err(io_err(format!("creating {}", locks.display())))?;
-        let path = locks.join(format!("{name}.lock"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(format!("opening the lock {}", path.display())))?;
-        #[allow(clippy::incompatible_msrv)] // std::fs::File::lock: Rust 1.89
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                on_wait();
-                #[allow(clippy::incompatible_msrv)]
-                file.lock()
-                    .map_err(io_err(format!("locking {}", path.display())))?;
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(io_err(format!("locking {}", path.display()))(e))
-            }
-        }
-        Ok(StoreLock { _file: file })
+        let path = self
+            .toolchains_dir()
+            .join(".locks")
+            .join(format!("{name}.lock"));
+        let lock = LockedFile::acquire(&path, on_wait)
+            .map_err(io_err(format!("locking {}", path.display())))?;
+        Ok(StoreLock { _lock: lock })
     }
 
     /// A fresh staging folder on the store's file system (removed on drop).

@@ -176,7 +176,7 @@ fn compile_cached(bytes: &[u8]) -> Component {
     engine.precompile_compatibility_hash().hash(&mut h);
     let path = dir.join(format!(
         "{}-{:016x}.cwasm",
-        pelato::build::sha256_hex(bytes),
+        pelato::util::digest::sha256_hex(bytes),
         h.finish()
     ));
     if path.exists() {
@@ -188,7 +188,7 @@ fn compile_cached(bytes: &[u8]) -> Component {
     }
     let c = Component::new(engine, bytes).unwrap_or_else(|e| panic!("compile component: {e:?}"));
     if let Ok(s) = c.serialize() {
-        let _ = pelato::build::write_atomic(&path, &s);
+        let _ = pelato::util::fs::write_atomic(&path, &s);
     }
     c
 }

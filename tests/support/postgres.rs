@@ -178,6 +178,7 @@ impl Postgres {
             username: self.user.clone(),
             password: self.password.clone(),
             database: self.database.clone(),
+            tls_required: false,
         }
     }
 
