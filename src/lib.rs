@@ -23,8 +23,10 @@
 pub mod build;
 pub mod config;
 pub mod deploy;
+pub mod diagnostic;
 pub mod gen;
 pub mod glue;
+pub mod gosrc;
 pub mod harness;
 pub mod manifest;
 pub mod pipeline;

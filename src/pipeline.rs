@@ -87,7 +87,7 @@ fn check_against_templates(
     let http: Vec<_> = wf
         .tasks
         .iter()
-        .filter(|t| t.template == "http_producer_nats")
+        .filter(|t| templates.get(&t.template).is_some_and(|x| x.meta.http))
         .collect();
     for (i, a) in http.iter().enumerate() {
         for b in &http[..i] {
@@ -122,18 +122,7 @@ impl Project {
     /// Loads and validates `dir/workflow.yaml` and the settings.
     pub fn load(dir: &Path) -> Result<Project, PipelineError> {
         let generator = Generator::for_project(dir)?;
-        let known = generator.templates().names();
-        let aliases: Vec<(String, String)> = generator
-            .templates()
-            .iter()
-            .flat_map(|t| {
-                t.meta
-                    .aliases
-                    .iter()
-                    .map(|a| (a.clone(), t.meta.name.clone()))
-            })
-            .collect();
-        let workflow = Workflow::load_with_aliases(dir, &known, &aliases)?;
+        let workflow = Workflow::load(dir, &generator.templates().infos())?;
         let problems = check_against_templates(&workflow, generator.templates());
         if !problems.is_empty() {
             return Err(crate::workflow::WorkflowError::Invalid(problems).into());

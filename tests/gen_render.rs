@@ -218,7 +218,7 @@ fn nothing_is_written_when_validation_fails() {
 fn registry_url_sets_the_image_reference() {
     let dir = fixture("old_dialect");
     let g = Generator::new().unwrap();
-    let wf = Workflow::load(dir.path(), &g.templates().names()).unwrap();
+    let wf = Workflow::load(dir.path(), &g.templates().infos()).unwrap();
     let s = Settings::from_sources(
         |k| match k {
             "REGISTRY_URL" => Some("http://127.0.0.1:5000/".into()),

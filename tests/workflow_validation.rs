@@ -6,9 +6,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pelato::workflow::{
-    builtin_template_names, Diagnostic, Expect, Workflow, WorkflowError, WORKFLOW_FILE,
-};
+use pelato::templates::TemplateSet;
+use pelato::workflow::{Diagnostic, Expect, TemplateInfo, Workflow, WorkflowError, WORKFLOW_FILE};
+
+/// The built-in templates, as the checker sees them.
+fn builtin() -> Vec<TemplateInfo> {
+    TemplateSet::builtin().expect("built-in templates").infos()
+}
 
 fn fixture(kind: &str, name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +22,7 @@ fn fixture(kind: &str, name: &str) -> PathBuf {
 }
 
 fn load_dir(dir: &Path) -> Result<Workflow, WorkflowError> {
-    Workflow::load(dir, &builtin_template_names())
+    Workflow::load(dir, &builtin())
 }
 
 /// Loads an invalid project; checks the error lists every diagnostic and returns them.
@@ -231,13 +235,16 @@ fn valid_old_dialect() {
 #[test]
 fn user_templates_are_accepted_when_known() {
     let p = temp_project(&ONE_TASK.replace("type: processor_nats", "type: my_template"));
-    let mut known = builtin_template_names();
+    let mut known = builtin();
     let e = Workflow::load(p.path(), &known).unwrap_err();
     assert!(
         e.to_string().contains("unknown task type \"my_template\""),
         "{e}"
     );
-    known.push("my_template".into());
+    known.push(TemplateInfo {
+        name: "my_template".into(),
+        ..TemplateInfo::default()
+    });
     let w = Workflow::load(p.path(), &known).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(w.tasks[0].template, "my_template");
 }
