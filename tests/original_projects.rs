@@ -199,6 +199,9 @@ async fn thesis_template_example_through_push_and_deploy() {
     for app in apps {
         assert!(err.contains(app), "{app}:\n{err}");
     }
+    // --quiet: the deploy stage's progress is not shown.
+    let (_, err) = ok(lattice_cmd("deploy", &["--no-wait", "--quiet"]));
+    assert!(!err.contains("deploying to lattice"), "{err}");
     let (_, err) = ok(lattice_cmd("status", &[]));
     assert!(err.contains(apps[1]) && err.contains("1.0.2"), "{err}");
     let (_, err) = ok(lattice_cmd("remove", &[]));
