@@ -1,8 +1,7 @@
 //! User templates: a project's `templates/` (or `PELATO_TEMPLATES`) adds task
 //! types without recompiling PELATO; broken ones get clear errors.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use std::path::Path;
 use std::process::Command;

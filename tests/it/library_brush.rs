@@ -3,13 +3,10 @@
 //! wadm), with typed outcomes in each task's report and the progress told to
 //! the caller's own `Reporter`.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
-#[path = "support/nats.rs"]
-mod nats_support;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::nats as nats_support;
+use crate::support::registry as registry_support;
 
 use std::sync::{Arc, Mutex};
 
