@@ -531,22 +531,31 @@ pub fn write_task(root: &Path, rendered: RenderedTask) -> Result<GeneratedTask, 
     };
     fs::create_dir_all(&gen_root).map_err(io(&gen_root))?;
     let dir = gen_root.join(&rendered.component);
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}-", rendered.component))
-        .tempdir_in(&gen_root)
-        .map_err(io(&gen_root))?;
+    // The staging folder gets a new folder's usual mode (not a private
+    // temporary folder's 0700): gen/ is read by the rest of the team.
+    let staged =
+        crate::util::fs::create_staging_dir(&gen_root, &format!(".{}-", rendered.component))
+            .map_err(io(&gen_root))?;
     for (name, content) in &rendered.files {
-        let p = staging.path().join(name);
-        fs::write(&p, content).map_err(io(&p))?;
+        let p = staged.join(name);
+        if let Err(e) = fs::write(&p, content) {
+            let _ = fs::remove_dir_all(&staged);
+            return Err(io(&p)(e));
+        }
     }
     // Swap: move the old directory aside, move the new one in, drop the old one.
     let old = gen_root.join(format!(".{}.old", rendered.component));
     let _ = fs::remove_dir_all(&old);
-    if dir.exists() {
-        fs::rename(&dir, &old).map_err(io(&dir))?;
+    let swapped = (|| {
+        if dir.exists() {
+            fs::rename(&dir, &old)?;
+        }
+        fs::rename(&staged, &dir)
+    })();
+    if let Err(e) = swapped {
+        let _ = fs::remove_dir_all(&staged);
+        return Err(io(&dir)(e));
     }
-    let staged = staging.keep();
-    fs::rename(&staged, &dir).map_err(io(&dir))?;
     let _ = fs::remove_dir_all(&old);
     Ok(GeneratedTask { rendered, dir })
 }

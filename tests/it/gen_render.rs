@@ -55,6 +55,20 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
             assert!(g.dir.join(f).is_file(), "{} missing {f}", r.component);
         }
         assert_eq!(g.dir, dir.path().join("gen").join(&r.component));
+        // The usual modes (a new folder's, a new file's), not a private
+        // temporary folder's 0700: gen/ is read by the rest of the team.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let probe = tempfile::tempdir().unwrap();
+        std::fs::create_dir(probe.path().join("d")).unwrap();
+        std::fs::write(probe.path().join("f"), "").unwrap();
+        assert_eq!(
+            mode(&g.dir),
+            mode(&probe.path().join("d")),
+            "{}",
+            r.component
+        );
+        assert_eq!(mode(&g.dir.join("go.mod")), mode(&probe.path().join("f")));
     }
 
     let convert = dir.path().join("gen/convert");
