@@ -32,6 +32,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+pub mod bench;
+pub mod pool;
 mod postgres;
 mod postgres_tls;
 
@@ -422,6 +424,7 @@ impl Harness {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        pool::configure(&mut config, cfg.memory_limit);
         let engine = Engine::new(&config).map_err(load_err)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
@@ -787,6 +790,24 @@ impl LoadedComponent<'_> {
                 elapsed,
             }),
         }
+    }
+
+    /// Creates a store and a fresh instance, then drops both: what a host pays
+    /// per message before the first call. Returns the time it took.
+    pub fn instantiate_only(&self) -> Result<Duration, HarnessError> {
+        let h = self.harness;
+        let start = Instant::now();
+        let (mut store, _stdout, stderr) = h.new_store();
+        h.rt.block_on(async {
+            tokio::time::timeout(h.cfg.timeout, self.pre.instantiate_async(&mut store)).await
+        })
+        .map_err(|_| HarnessError::Timeout(h.cfg.timeout))?
+        .map_err(|e| HarnessError::Trap {
+            message: format!("{e:#}"),
+            stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+        })?;
+        drop(store);
+        Ok(start.elapsed())
     }
 
     /// Opens a session that keeps one instance warm across messages (for

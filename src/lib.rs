@@ -17,6 +17,7 @@
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline | [`pipeline`] |
+//! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
 //! | run reports, metrics | [`report`] |
 //! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
 
@@ -30,6 +31,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod push;
 pub mod report;
+pub mod snapshot;
 pub mod templates;
 pub mod toolchain;
 pub mod util;

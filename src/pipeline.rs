@@ -282,6 +282,9 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// Stage notifications, for progress displays.
     pub on_stage: Option<StageHook>,
+    /// Pre-initialize components after Go's init (`--no-snapshot` turns it
+    /// off for a run; workflow.yaml's `snapshot: false` for a project or task).
+    pub snapshot: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -291,6 +294,7 @@ impl std::fmt::Debug for RunOptions {
             .field("harness", &self.harness)
             .field("cache_dir", &self.cache_dir)
             .field("on_stage", &self.on_stage.is_some())
+            .field("snapshot", &self.snapshot)
             .finish()
     }
 }
@@ -310,6 +314,7 @@ impl RunOptions {
             },
             cache_dir,
             on_stage: None,
+            snapshot: true,
         }
     }
 
@@ -386,6 +391,7 @@ pub fn build(
                         cache_dir: &go_cache,
                         on_stage: &|stage| opts.stage(&task.component_name, stage),
                         toolchain_sha256: &toolchain_sha256,
+                        snapshot: opts.snapshot && project.workflow.snapshot_for(task),
                     },
                 )
             })();

@@ -58,6 +58,9 @@ pub struct StageRecord {
     /// build: componentize time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub componentize_ms: Option<u64>,
+    /// build: whether the component is pre-initialized after Go's init.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<bool>,
     /// test: cases passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passed: Option<usize>,
@@ -230,6 +233,7 @@ fn task_record(root: &Path, r: &TaskReport) -> TaskRecord {
                 sha256: Some(b.record.sha256.clone()),
                 compile_ms: (!b.cached).then_some(b.record.compile_ms),
                 componentize_ms: (!b.cached).then_some(b.record.componentize_ms),
+                snapshot: Some(b.record.snapshot),
                 ..StageRecord::default()
             },
             Err(e) => StageRecord {

@@ -69,6 +69,7 @@ const TOP_KEYS: &[&str] = &[
     "tasks",
     "toolchain",
     "max_message_size",
+    "snapshot",
     "messaging_provider",
     "postgres_provider",
 ];
@@ -84,6 +85,7 @@ const TASK_KEYS: &[&str] = &[
     "version",
     "instances",
     "max_message_size",
+    "snapshot",
     "config",
     "http_port",
     "tests",
@@ -141,6 +143,8 @@ pub struct Workflow {
     pub toolchain: Option<String>,
     /// Project-wide `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// Project-wide `snapshot` (pre-initialize components; default on).
+    pub snapshot: Option<bool>,
     /// `messaging_provider`: the NATS messaging provider the manifests use,
     /// `wasmcloud+builtin://messaging-nats` (the default) or an OCI reference.
     pub messaging_provider: Option<String>,
@@ -183,6 +187,8 @@ pub struct Task {
     pub instances: u32,
     /// Task-specific `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// Task-specific `snapshot` (see [`Workflow::snapshot_for`]).
+    pub snapshot: Option<bool>,
     /// `config:`: values for the template's settings (e.g. dbsync's `table`),
     /// as strings. They reach the component as runtime config; the template
     /// declares which keys exist (checked when the project loads).
@@ -2182,6 +2188,8 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let snapshot =
+            self.snapshot_field(m.get("snapshot"), &task_path(i, "snapshot"), Some(label));
         let config = self.check_config(m, i, label);
         let http_port = self.check_http_port(m, i, label, template.as_deref());
 
@@ -2217,6 +2225,7 @@ impl Checker<'_> {
             version: version?,
             instances: instances?,
             max_message_size: max_size?,
+            snapshot: snapshot?,
             config: config?,
             http_port: http_port?,
             tests: tests?,
@@ -2227,6 +2236,29 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `snapshot: true|false` (project or task); `Some(None)` when absent.
+    fn snapshot_field(
+        &mut self,
+        v: Option<&Value>,
+        path: &[Seg<'_>],
+        task: Option<&str>,
+    ) -> Option<Option<bool>> {
+        match v {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Bool(b)) => Some(Some(*b)),
+            Some(other) => {
+                self.push(
+                    path,
+                    task,
+                    Some("snapshot"),
+                    format!("must be true or false, found {}", describe(other)),
+                    Some("write `snapshot: false` to ship components that run Go's init on every instance".into()),
+                );
+                None
+            }
+        }
+    }
+
     /// A top-level provider reference (`messaging_provider`, `postgres_provider`).
     fn provider_field(
         &mut self,
@@ -2599,6 +2631,7 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let snapshot = self.snapshot_field(top.get("snapshot"), &[Seg::Key("snapshot")], None);
         let messaging_provider = self.provider_field(
             top,
             "messaging_provider",
@@ -2676,6 +2709,7 @@ impl Checker<'_> {
             project_name: project_name?,
             toolchain: toolchain?,
             max_message_size: max_message_size?,
+            snapshot: snapshot?,
             messaging_provider: messaging_provider?,
             postgres_provider: postgres_provider?,
             tasks,
@@ -3023,6 +3057,12 @@ impl Workflow {
     /// The task whose `component_name` is `name`.
     pub fn task_by_component(&self, name: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.component_name == name)
+    }
+
+    /// Whether a task's component is pre-initialized: its own `snapshot`, else
+    /// the project's, else true.
+    pub fn snapshot_for(&self, task: &Task) -> bool {
+        task.snapshot.or(self.snapshot).unwrap_or(true)
     }
 
     /// The effective `max_message_size` of a task: its own, else the project's.

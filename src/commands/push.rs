@@ -97,6 +97,8 @@ pub fn push_stage(
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
             ("project".to_string(), project.workflow.project_name.clone()),
+            // Whether the component was pre-initialized after Go's init.
+            ("snapshot".to_string(), built.record.snapshot.to_string()),
         ]);
         annotations.extend(toolchain.annotations());
         let artifact = ComponentArtifact {
