@@ -151,6 +151,31 @@ pub fn variant_key(base: &str, snapshot: bool) -> String {
     }
 }
 
+/// sha256 of a core module without Go's `go:buildid` section, which changes
+/// with any edit of the sources (a comment too) while the code does not.
+fn code_sha256(core: &[u8]) -> String {
+    let mut h = Sha256::new();
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        let Ok(payload) = payload else {
+            return sha256_hex(core);
+        };
+        if let wasmparser::Payload::CustomSection(c) = &payload {
+            if c.name() == "go:buildid" {
+                continue;
+            }
+        }
+        if let Some((id, range)) = payload.as_section() {
+            let bytes = core
+                .get(range.start as usize..range.end as usize)
+                .unwrap_or_default();
+            h.update([id]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+    }
+    hex::encode(h.finalize())
+}
+
 /// The store key of the snapshotted component made from one core module for
 /// one world: the snapshot step runs once per distinct core module.
 fn snapshot_store_key(core: &[u8], resolve: &Resolve, world: WorldId) -> String {
@@ -164,7 +189,7 @@ fn snapshot_store_key(core: &[u8], resolve: &Resolve, world: WorldId) -> String 
             "pelato {} snapshot {}\0{}\0{package}/{}",
             env!("CARGO_PKG_VERSION"),
             crate::snapshot::SNAPSHOT_VERSION,
-            sha256_hex(core),
+            code_sha256(core),
             w.name
         )
         .as_bytes(),
