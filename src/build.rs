@@ -391,6 +391,14 @@ pub fn build_task(
                 source: other,
             },
         })?;
+    let built = |record: BuildRecord| Built {
+        task: name.clone(),
+        component: component.clone(),
+        path: out.clone(),
+        record,
+        cached: false,
+        elapsed: start.elapsed(),
+    };
     // A snapshotted component made from the very same core module before
     // (an edit that did not change the code) is reused.
     let snap_key = snapshot.then(|| snapshot_store_key(&compiled.wasm, resolve, world));
@@ -401,14 +409,7 @@ pub fn build_task(
         record.snapshot_ms = 0;
         install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
         let _ = store.put(&record, &bytes);
-        return Ok(Built {
-            task: name.clone(),
-            component: component.clone(),
-            path: out,
-            record,
-            cached: false,
-            elapsed: start.elapsed(),
-        });
+        return Ok(built(record));
     }
     let mut core = std::borrow::Cow::Borrowed(&compiled.wasm[..]);
     let (mut snapshotted, mut snapshot_ms, mut snapshot_skipped) = (false, 0, None);
@@ -464,14 +465,7 @@ pub fn build_task(
             &bytes,
         );
     }
-    Ok(Built {
-        task: name.clone(),
-        component: component.clone(),
-        path: out,
-        record,
-        cached: false,
-        elapsed: start.elapsed(),
-    })
+    Ok(built(record))
 }
 
 /// Runs `f` over `items` on at most `jobs` threads, keeping the input order.

@@ -795,24 +795,13 @@ impl LoadedComponent<'_> {
     /// Creates a store and a fresh instance, then drops both: what a host pays
     /// per message before the first call. Returns the time it took.
     pub fn instantiate_only(&self) -> Result<Duration, HarnessError> {
-        let h = self.harness;
         let start = Instant::now();
-        let (mut store, _stdout, stderr) = h.new_store();
-        h.rt.block_on(async {
-            tokio::time::timeout(h.cfg.timeout, self.pre.instantiate_async(&mut store)).await
-        })
-        .map_err(|_| HarnessError::Timeout(h.cfg.timeout))?
-        .map_err(|e| HarnessError::Trap {
-            message: format!("{e:#}"),
-            stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
-        })?;
-        drop(store);
+        drop(self.fresh_instance()?);
         Ok(start.elapsed())
     }
 
-    /// Opens a session that keeps one instance warm across messages (for
-    /// benchmarks; the wasmCloud host itself uses a fresh instance per message).
-    pub fn session(&self) -> Result<Session<'_>, HarnessError> {
+    /// A new store with a fresh instance in it.
+    fn fresh_instance(&self) -> Result<(Store<HostState>, bindings::HarnessHost), HarnessError> {
         let h = self.harness;
         let (mut store, _stdout, stderr) = h.new_store();
         let instance =
@@ -824,6 +813,14 @@ impl LoadedComponent<'_> {
                 message: format!("{e:#}"),
                 stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
             })?;
+        Ok((store, instance))
+    }
+
+    /// Opens a session that keeps one instance warm across messages (for
+    /// benchmarks; the wasmCloud host itself uses a fresh instance per message).
+    pub fn session(&self) -> Result<Session<'_>, HarnessError> {
+        let h = self.harness;
+        let (store, instance) = self.fresh_instance()?;
         Ok(Session {
             harness: h,
             store,

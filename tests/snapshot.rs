@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use pelato::harness::{Harness, HarnessConfig, Message};
 use pelato::pipeline::{self, Project, TaskReport};
-use support::{go, options, processor_workflow, TestProject};
+use support::{go, options, processor_workflow, TestProject, CONVERT};
 
 /// gen + build with or without snapshot.
 fn build(project: &Project, snapshot: bool) -> Vec<TaskReport> {
@@ -97,31 +97,6 @@ fn outputs(project: &Project, snapshot: bool, extra: &[&str]) -> BTreeMap<String
     }
     out
 }
-
-const CONVERT: &str = r#"package main
-
-import (
-	"encoding/json"
-	"math"
-	"strings"
-)
-
-func exec_task(arg string) string {
-	if strings.HasPrefix(arg, "boom") {
-		panic("kaboom: " + arg)
-	}
-	var r struct {
-		Sensor     string   `json:"sensor"`
-		Fahrenheit *float64 `json:"fahrenheit"`
-	}
-	if err := json.Unmarshal([]byte(arg), &r); err != nil || r.Fahrenheit == nil {
-		return arg
-	}
-	c := math.Round((*r.Fahrenheit-32)*5/9*10) / 10
-	b, _ := json.Marshal(map[string]any{"sensor": r.Sensor, "celsius": c})
-	return string(b)
-}
-"#;
 
 const FOUR_TEMPLATES: &str = r#"project_name: four
 tasks:

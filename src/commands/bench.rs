@@ -41,13 +41,7 @@ impl BenchArgs {
         for c in &self.components {
             project.task(c)?;
         }
-        let toolchain = pelato::toolchain::select_for_build(
-            &project.env,
-            project.workflow.toolchain.as_deref(),
-            self.opts.install,
-            &mut pelato::toolchain::install::Bar::stderr(),
-        )?
-        .toolchain;
+        let toolchain = self.opts.toolchain(&project)?;
         let opts = self.opts.run_options(&project)?;
         let reports = pipeline::build(&project, &toolchain, &opts, &|_| {});
         let harness = Harness::new(opts.harness.clone())?;

@@ -44,6 +44,17 @@ pub struct BuildOpts {
 }
 
 impl BuildOpts {
+    /// The toolchain that builds `project` (installing its pin with `--install`).
+    pub fn toolchain(&self, project: &Project) -> anyhow::Result<pelato::toolchain::Toolchain> {
+        Ok(pelato::toolchain::select_for_build(
+            &project.env,
+            project.workflow.toolchain.as_deref(),
+            self.install,
+            &mut pelato::toolchain::install::Bar::stderr(),
+        )?
+        .toolchain)
+    }
+
     /// Run options for a project; fails when `--db` is given and the
     /// Postgres settings are missing.
     pub fn run_options(&self, project: &Project) -> anyhow::Result<RunOptions> {

@@ -14,7 +14,7 @@
 //! What it costs, bounded: virtual address space for [`MAX_INSTANCES`] linear
 //! memories (each the memory limit plus wasmtime's guard region; address
 //! space only), and resident memory of at most
-//! `MAX_INSTANCES × (KEEP_RESIDENT_BYTES + ASYNC_STACK_BYTES)` = 160 MiB per
+//! `MAX_INSTANCES × (KEEP_RESIDENT_BYTES + ASYNC_STACK_BYTES)` = 144 MiB per
 //! harness in the worst case; in practice one or two slots per component are
 //! used, i.e. ~20–40 MiB. More than [`MAX_INSTANCES`] instances alive at
 //! once fail to instantiate (the harness never holds more than a warm session
@@ -42,7 +42,8 @@ pub fn configure(config: &mut Config, memory_limit: usize) {
     pool.total_component_instances(MAX_INSTANCES)
         .total_core_instances(MAX_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(MAX_INSTANCES * 2)
+        // One linear memory per PELATO component (the adapter uses Go's).
+        .total_memories(MAX_INSTANCES)
         .max_memories_per_component(4)
         .total_tables(MAX_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
         .total_stacks(MAX_INSTANCES)
