@@ -111,6 +111,7 @@ fn main() {
         cache_dir: cache.path(),
         on_stage: &|_| {},
         toolchain_sha256: "",
+        snapshot: true,
     };
     let (mut raw_sum, mut full_sum) = (Duration::ZERO, Duration::ZERO);
     for g in pipeline::gen(&project) {

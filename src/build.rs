@@ -1,6 +1,7 @@
 //! `build`: compiles each generated Go module into a wasip1 core module with the
 //! discovered toolchain, then componentizes it in process (wit-component + the
-//! WASI preview1 reactor adapter) against the template's WIT world.
+//! WASI preview1 reactor adapter) against the template's WIT world. Unless
+//! turned off, the core module is pre-initialized first ([`crate::snapshot`]).
 //!
 //! Builds are cached by content: the key covers the generated sources (which
 //! include the user's file), the toolchain identity and PELATO's version. A hit
@@ -47,6 +48,16 @@ pub struct BuildRecord {
     pub compile_ms: u64,
     /// Componentize time (ms).
     pub componentize_ms: u64,
+    /// True when the component was pre-initialized after Go's init (see
+    /// [`crate::snapshot`]).
+    #[serde(default)]
+    pub snapshot: bool,
+    /// Snapshot step time (ms); 0 when not snapshotted or reused.
+    #[serde(default)]
+    pub snapshot_ms: u64,
+    /// Why a snapshot was asked for but not made (the plain module was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_skipped: Option<String>,
 }
 
 /// The outcome of building one task.
@@ -93,6 +104,14 @@ pub enum BuildError {
         /// Cause.
         message: String,
     },
+    /// Running Go's initialization for the snapshot failed.
+    #[error("task `{task}`: {source}")]
+    Snapshot {
+        /// Task name.
+        task: String,
+        /// Cause.
+        source: crate::snapshot::SnapshotError,
+    },
     /// Reading or writing files failed.
     #[error("task `{task}`: {path}: {source}")]
     Io {
@@ -120,6 +139,61 @@ pub fn cache_key(task: &GeneratedTask, toolchain: &Toolchain) -> String {
         h.update(content.as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+/// The cache key of a build variant: the plain key, or for a snapshotted build
+/// a key derived from it and the snapshot step's version.
+pub fn variant_key(base: &str, snapshot: bool) -> String {
+    if snapshot {
+        sha256_hex(format!("{base}\0snapshot {}", crate::snapshot::SNAPSHOT_VERSION).as_bytes())
+    } else {
+        base.to_string()
+    }
+}
+
+/// sha256 of a core module without Go's `go:buildid` section, which changes
+/// with any edit of the sources (a comment too) while the code does not.
+fn code_sha256(core: &[u8]) -> String {
+    let mut h = Sha256::new();
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        let Ok(payload) = payload else {
+            return sha256_hex(core);
+        };
+        if let wasmparser::Payload::CustomSection(c) = &payload {
+            if c.name() == "go:buildid" {
+                continue;
+            }
+        }
+        if let Some((id, range)) = payload.as_section() {
+            let bytes = core
+                .get(range.start as usize..range.end as usize)
+                .unwrap_or_default();
+            h.update([id]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The store key of the snapshotted component made from one core module for
+/// one world: the snapshot step runs once per distinct core module.
+fn snapshot_store_key(core: &[u8], resolve: &Resolve, world: WorldId) -> String {
+    let w = &resolve.worlds[world];
+    let package = w
+        .package
+        .map(|p| resolve.packages[p].name.to_string())
+        .unwrap_or_default();
+    sha256_hex(
+        format!(
+            "pelato {} snapshot {}\0{}\0{package}/{}",
+            env!("CARGO_PKG_VERSION"),
+            crate::snapshot::SNAPSHOT_VERSION,
+            code_sha256(core),
+            w.name
+        )
+        .as_bytes(),
+    )
 }
 
 fn record_path(root: &Path, component: &str) -> PathBuf {
@@ -235,6 +309,8 @@ pub struct BuildEnv<'a> {
     pub on_stage: &'a dyn Fn(&'static str),
     /// sha256 identifying the toolchain (see [`crate::toolchain::Provenance`]).
     pub toolchain_sha256: &'a str,
+    /// Pre-initialize the core module after Go's init ([`crate::snapshot`]).
+    pub snapshot: bool,
 }
 
 /// Writes a component and then its record into the project's `build/`
@@ -266,12 +342,13 @@ pub fn build_task(
         cache_dir,
         on_stage,
         toolchain_sha256,
+        snapshot,
     } = *env;
     let start = Instant::now();
     let name = &task.rendered.task;
     let component = &task.rendered.component;
     let out = gen::component_path(root, component);
-    let key = cache_key(task, toolchain);
+    let key = variant_key(&cache_key(task, toolchain), snapshot);
     let io = |path: &Path, source| BuildError::Io {
         task: name.clone(),
         path: path.to_path_buf(),
@@ -314,13 +391,52 @@ pub fn build_task(
                 source: other,
             },
         })?;
+    let built = |record: BuildRecord| Built {
+        task: name.clone(),
+        component: component.clone(),
+        path: out.clone(),
+        record,
+        cached: false,
+        elapsed: start.elapsed(),
+    };
+    // A snapshotted component made from the very same core module before
+    // (an edit that did not change the code) is reused.
+    let snap_key = snapshot.then(|| snapshot_store_key(&compiled.wasm, resolve, world));
+    if let Some((bytes, mut record)) = snap_key.as_deref().and_then(|k| store.get(k)) {
+        record.key = key.clone();
+        record.task = name.clone();
+        record.compile_ms = compiled.duration.as_millis() as u64;
+        record.snapshot_ms = 0;
+        install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
+        let _ = store.put(&record, &bytes);
+        return Ok(built(record));
+    }
+    let mut core = std::borrow::Cow::Borrowed(&compiled.wasm[..]);
+    let (mut snapshotted, mut snapshot_ms, mut snapshot_skipped) = (false, 0, None);
+    if snapshot {
+        on_stage("snapshot");
+        match crate::snapshot::snapshot(&compiled.wasm) {
+            Ok(s) => {
+                snapshotted = true;
+                snapshot_ms = s.elapsed.as_millis() as u64;
+                core = std::borrow::Cow::Owned(s.wasm);
+            }
+            // The plain module behaves the same, only slower to start.
+            Err(crate::snapshot::SnapshotError::Unsupported(why)) => snapshot_skipped = Some(why),
+            Err(source) => {
+                return Err(BuildError::Snapshot {
+                    task: name.clone(),
+                    source,
+                })
+            }
+        }
+    }
     on_stage("componentize");
     let t = Instant::now();
-    let bytes =
-        componentize(&compiled.wasm, resolve, world).map_err(|e| BuildError::Componentize {
-            task: name.clone(),
-            message: format!("{e:#}"),
-        })?;
+    let bytes = componentize(&core, resolve, world).map_err(|e| BuildError::Componentize {
+        task: name.clone(),
+        message: format!("{e:#}"),
+    })?;
     let componentize_time = t.elapsed();
     let record = BuildRecord {
         key,
@@ -333,18 +449,23 @@ pub fn build_task(
         max_message_bytes: task.rendered.max_message_bytes,
         compile_ms: compiled.duration.as_millis() as u64,
         componentize_ms: componentize_time.as_millis() as u64,
+        snapshot: snapshotted,
+        snapshot_ms,
+        snapshot_skipped,
     };
     install(root, component, &bytes, &record).map_err(|(p, e)| io(&p, e))?;
     // A failed store write only costs a rebuild later.
     let _ = store.put(&record, &bytes);
-    Ok(Built {
-        task: name.clone(),
-        component: component.clone(),
-        path: out,
-        record,
-        cached: false,
-        elapsed: start.elapsed(),
-    })
+    if let Some(k) = snap_key {
+        let _ = store.put(
+            &BuildRecord {
+                key: k,
+                ..record.clone()
+            },
+            &bytes,
+        );
+    }
+    Ok(built(record))
 }
 
 /// Runs `f` over `items` on at most `jobs` threads, keeping the input order.

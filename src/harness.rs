@@ -32,6 +32,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+pub mod bench;
+pub mod pool;
 mod postgres;
 mod postgres_tls;
 
@@ -422,6 +424,7 @@ impl Harness {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        pool::configure(&mut config, cfg.memory_limit);
         let engine = Engine::new(&config).map_err(load_err)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
@@ -789,9 +792,16 @@ impl LoadedComponent<'_> {
         }
     }
 
-    /// Opens a session that keeps one instance warm across messages (for
-    /// benchmarks; the wasmCloud host itself uses a fresh instance per message).
-    pub fn session(&self) -> Result<Session<'_>, HarnessError> {
+    /// Creates a store and a fresh instance, then drops both: what a host pays
+    /// per message before the first call. Returns the time it took.
+    pub fn instantiate_only(&self) -> Result<Duration, HarnessError> {
+        let start = Instant::now();
+        drop(self.fresh_instance()?);
+        Ok(start.elapsed())
+    }
+
+    /// A new store with a fresh instance in it.
+    fn fresh_instance(&self) -> Result<(Store<HostState>, bindings::HarnessHost), HarnessError> {
         let h = self.harness;
         let (mut store, _stdout, stderr) = h.new_store();
         let instance =
@@ -803,6 +813,14 @@ impl LoadedComponent<'_> {
                 message: format!("{e:#}"),
                 stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
             })?;
+        Ok((store, instance))
+    }
+
+    /// Opens a session that keeps one instance warm across messages (for
+    /// benchmarks; the wasmCloud host itself uses a fresh instance per message).
+    pub fn session(&self) -> Result<Session<'_>, HarnessError> {
+        let h = self.harness;
+        let (store, instance) = self.fresh_instance()?;
         Ok(Session {
             harness: h,
             store,

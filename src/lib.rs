@@ -19,6 +19,7 @@
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline: every stage gen → deploy, typed outcomes, a `Reporter` | [`pipeline`] |
+//! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
 //! | run reports, metrics | [`report`] |
 //! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
 
@@ -34,6 +35,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod push;
 pub mod report;
+pub mod snapshot;
 pub mod templates;
 pub mod toolchain;
 pub mod util;

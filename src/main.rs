@@ -24,6 +24,8 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Build if needed, deliver one message to a component, print what it published.
     Call(commands::call::CallArgs),
+    /// Build if needed, then measure the per-message cost of components (p50/p99).
+    Bench(commands::bench::BenchArgs),
     /// The whole pipeline: gen → build → test → push → deploy.
     Brush(commands::brush::BrushArgs),
     /// Build what is stale, then publish components as OCI artifacts.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Build(a) => a.exec(),
         Command::Test(a) => a.exec(),
         Command::Call(a) => a.exec(),
+        Command::Bench(a) => a.exec(),
         Command::Brush(a) => a.exec(),
         Command::Push(a) => a.exec(),
         Command::Deploy(a) => a.exec(),

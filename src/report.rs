@@ -75,6 +75,9 @@ pub enum StageDetail {
         /// Componentize time.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         componentize_ms: Option<u64>,
+        /// Whether the component is pre-initialized after Go's init.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<bool>,
     },
     /// test.
     Test {

@@ -56,13 +56,7 @@ impl CallArgs {
             }
             (None, None) => unreachable!("clap requires one"),
         };
-        let toolchain = pelato::toolchain::select_for_build(
-            &project.env,
-            project.workflow.toolchain.as_deref(),
-            self.opts.install,
-            &mut pelato::toolchain::install::Bar::stderr(),
-        )?
-        .toolchain;
+        let toolchain = self.opts.toolchain(&project)?;
         let mut opts = self.opts.run_options(&project)?;
         opts.harness
             .runtime_config

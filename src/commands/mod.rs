@@ -1,5 +1,6 @@
 //! One module per subcommand: a clap `Args` struct with an `exec`.
 
+pub mod bench;
 pub mod brush;
 pub mod build;
 pub mod call;
@@ -36,9 +37,24 @@ pub struct BuildOpts {
     /// written). Without it, their SQL is recorded and shown, not run.
     #[arg(long)]
     pub db: bool,
+    /// Build components that run Go's initialization on every instance
+    /// instead of pre-initialized ones (as `snapshot: false` in workflow.yaml).
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 impl BuildOpts {
+    /// The toolchain that builds `project` (installing its pin with `--install`).
+    pub fn toolchain(&self, project: &Project) -> anyhow::Result<pelato::toolchain::Toolchain> {
+        Ok(pelato::toolchain::select_for_build(
+            &project.env,
+            project.workflow.toolchain.as_deref(),
+            self.install,
+            &mut pelato::toolchain::install::Bar::stderr(),
+        )?
+        .toolchain)
+    }
+
     /// Run options for a project; fails when `--db` is given and the
     /// Postgres settings are missing.
     pub fn run_options(&self, project: &Project) -> anyhow::Result<RunOptions> {
@@ -47,6 +63,7 @@ impl BuildOpts {
             o.jobs = j.max(1);
         }
         o.harness.timeout = Duration::from_secs_f64(self.timeout.max(0.001));
+        o.snapshot = !self.no_snapshot;
         if self.db {
             o.harness.postgres = match project.settings.harness_postgres() {
                 Ok(Some(pg)) => Some(pg),
@@ -394,11 +411,16 @@ impl Started {
 pub fn built_line(r: &TaskReport) -> String {
     match &r.build {
         Some(Ok(b)) => format!(
-            "  built  {:<24} {:>8.1} KiB  {:>6.2}s{}",
+            "  built  {:<24} {:>8.1} KiB  {:>6.2}s{}{}",
             b.component,
             b.record.size as f64 / 1024.0,
             b.elapsed.as_secs_f64(),
-            if b.cached { "  (cached)" } else { "" }
+            if b.cached { "  (cached)" } else { "" },
+            match (&b.record.snapshot_skipped, b.record.snapshot) {
+                (Some(why), _) => format!("  (not pre-initialized: {why})"),
+                (None, true) => "  snapshot".to_string(),
+                (None, false) => String::new(),
+            }
         ),
         _ => format!("  FAILED {:<24} (build)", r.component),
     }

@@ -1578,6 +1578,8 @@ impl Gen<'_> {
             "//go:wasmexport {export_name}\nfunc {raw}({}){raw_ret} {{",
             raw_params.join(", ")
         );
+        // A fresh instance made from a snapshot draws new randomness first.
+        s.push_str("\tpelatoReseed()\n");
         if sig.indirect_params {
             let types: Vec<Type> = func.params.iter().map(|p| p.ty).collect();
             let offs = self.offsets(&types);

@@ -314,6 +314,7 @@ impl TaskReport {
                         sha256: Some(b.record.sha256.clone()),
                         compile_ms: (!b.cached).then_some(b.record.compile_ms),
                         componentize_ms: (!b.cached).then_some(b.record.componentize_ms),
+                        snapshot: Some(b.record.snapshot),
                     },
                     true,
                     None,
@@ -327,6 +328,7 @@ impl TaskReport {
                     sha256: None,
                     compile_ms: None,
                     componentize_ms: None,
+                    snapshot: None,
                 },
                 false,
                 Some(e.to_string()),
@@ -447,6 +449,9 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// Where stage changes and progress lines go (default [`Silent`]).
     pub reporter: std::sync::Arc<dyn Reporter>,
+    /// Pre-initialize components after Go's init (`--no-snapshot` turns it
+    /// off for a run; workflow.yaml's `snapshot: false` for a project or task).
+    pub snapshot: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -455,6 +460,7 @@ impl std::fmt::Debug for RunOptions {
             .field("jobs", &self.jobs)
             .field("harness", &self.harness)
             .field("cache_dir", &self.cache_dir)
+            .field("snapshot", &self.snapshot)
             .finish()
     }
 }
@@ -474,6 +480,7 @@ impl RunOptions {
             },
             cache_dir,
             reporter: std::sync::Arc::new(Silent),
+            snapshot: true,
         }
     }
 
@@ -550,6 +557,7 @@ pub fn build(
                     cache_dir: &go_cache,
                     on_stage: &|stage| opts.stage(&task.component_name, Stage::from_build(stage)),
                     toolchain_sha256: &toolchain_sha256,
+                    snapshot: opts.snapshot && project.workflow.snapshot_for(task),
                 },
             )
         })();

@@ -80,7 +80,16 @@ pub async fn push_all(
         };
         reporter.stage(&r.component, Stage::Push);
         let start = Instant::now();
-        let result = push_task(project, toolchain, task, &built.path, &dest, &push_opts).await;
+        let result = push_task(
+            project,
+            toolchain,
+            task,
+            &built.path,
+            built.record.snapshot,
+            &dest,
+            &push_opts,
+        )
+        .await;
         r.timings.push(("push", start.elapsed()));
         match &result {
             Ok(o) => reporter.info(&format!(
@@ -126,6 +135,7 @@ async fn push_task(
     toolchain: &Provenance,
     task: &crate::workflow::Task,
     wasm_path: &Path,
+    snapshot: bool,
     dest: &Destination,
     opts: &PushOptions,
 ) -> Result<PushOutcome, StageError> {
@@ -141,6 +151,8 @@ async fn push_task(
             env!("CARGO_PKG_VERSION").to_string(),
         ),
         ("project".to_string(), project.workflow.project_name.clone()),
+        // Whether the component was pre-initialized after Go's init.
+        ("snapshot".to_string(), snapshot.to_string()),
     ]);
     annotations.extend(toolchain.annotations());
     let artifact = ComponentArtifact {

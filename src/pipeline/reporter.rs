@@ -9,6 +9,8 @@ pub enum Stage {
     Gen,
     /// Compiling the Go module to a wasip1 core module.
     Compile,
+    /// Pre-initializing the core module after Go's init.
+    Snapshot,
     /// Turning the core module into a component.
     Componentize,
     /// Running the task's test cases in the harness.
@@ -25,6 +27,7 @@ impl Stage {
         match self {
             Stage::Gen => "gen",
             Stage::Compile => "compile",
+            Stage::Snapshot => "snapshot",
             Stage::Componentize => "componentize",
             Stage::Test => "test",
             Stage::Push => "push",
@@ -32,10 +35,12 @@ impl Stage {
         }
     }
 
-    /// The stage the build module names `name` (`compile`, `componentize`).
+    /// The stage the build module names `name` (`compile`, `snapshot`,
+    /// `componentize`).
     pub fn from_build(name: &str) -> Stage {
         match name {
             "compile" => Stage::Compile,
+            "snapshot" => Stage::Snapshot,
             _ => Stage::Componentize,
         }
     }

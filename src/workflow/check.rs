@@ -21,6 +21,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "tasks",
     "toolchain",
     "max_message_size",
+    "snapshot",
     "messaging_provider",
     "postgres_provider",
 ];
@@ -36,6 +37,7 @@ pub(super) const TASK_KEYS: &[&str] = &[
     "version",
     "instances",
     "max_message_size",
+    "snapshot",
     "config",
     "http_port",
     "tests",
@@ -929,6 +931,8 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let snapshot =
+            self.snapshot_field(m.get("snapshot"), &task_path(i, "snapshot"), Some(label));
         let config = self.check_config(m, i, label);
         let http_port = self.check_http_port(m, i, label, info);
         self.check_required(m, i, label, info, type_written.as_deref());
@@ -965,6 +969,7 @@ impl Checker<'_> {
             version: version?,
             instances: instances?,
             max_message_size: max_size?,
+            snapshot: snapshot?,
             config: config?,
             http_port: http_port?,
             tests: tests?,
@@ -975,6 +980,29 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `snapshot: true|false` (project or task); `Some(None)` when absent.
+    fn snapshot_field(
+        &mut self,
+        v: Option<&Value>,
+        path: &[Seg<'_>],
+        task: Option<&str>,
+    ) -> Option<Option<bool>> {
+        match v {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Bool(b)) => Some(Some(*b)),
+            Some(other) => {
+                self.push(
+                    path,
+                    task,
+                    Some("snapshot"),
+                    format!("must be true or false, found {}", describe(other)),
+                    Some("write `snapshot: false` to ship components that run Go's init on every instance".into()),
+                );
+                None
+            }
+        }
+    }
+
     /// A top-level provider reference (`messaging_provider`, `postgres_provider`).
     fn provider_field(
         &mut self,
@@ -1361,6 +1389,7 @@ impl Checker<'_> {
                 .map(Some),
         };
 
+        let snapshot = self.snapshot_field(top.get("snapshot"), &[Seg::Key("snapshot")], None);
         let messaging_provider = self.provider_field(
             top,
             "messaging_provider",
@@ -1438,6 +1467,7 @@ impl Checker<'_> {
             project_name: project_name?,
             toolchain: toolchain?,
             max_message_size: max_message_size?,
+            snapshot: snapshot?,
             messaging_provider: messaging_provider?,
             postgres_provider: postgres_provider?,
             tasks,

@@ -97,6 +97,8 @@ pub struct Workflow {
     pub toolchain: Option<String>,
     /// Project-wide `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// Project-wide `snapshot` (pre-initialize components; default on).
+    pub snapshot: Option<bool>,
     /// `messaging_provider`: the NATS messaging provider the manifests use,
     /// `wasmcloud+builtin://messaging-nats` (the default) or an OCI reference.
     pub messaging_provider: Option<String>,
@@ -139,6 +141,8 @@ pub struct Task {
     pub instances: u32,
     /// Task-specific `max_message_size` in bytes.
     pub max_message_size: Option<u64>,
+    /// Task-specific `snapshot` (see [`Workflow::snapshot_for`]).
+    pub snapshot: Option<bool>,
     /// `config:`: values for the template's settings (e.g. dbsync's `table`),
     /// as strings. They reach the component as runtime config; the template
     /// declares which keys exist (checked when the project loads).
@@ -194,6 +198,12 @@ impl Workflow {
     /// The task whose `component_name` is `name`.
     pub fn task_by_component(&self, name: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.component_name == name)
+    }
+
+    /// Whether a task's component is pre-initialized: its own `snapshot`, else
+    /// the project's, else true.
+    pub fn snapshot_for(&self, task: &Task) -> bool {
+        task.snapshot.or(self.snapshot).unwrap_or(true)
     }
 
     /// The effective `max_message_size` of a task: its own, else the project's.

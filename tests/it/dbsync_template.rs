@@ -13,34 +13,7 @@ use std::process::Command;
 use pelato::harness::{Delivery, Harness, HarnessConfig, Message};
 use pelato::pipeline::TaskReport;
 use postgres::Postgres;
-use support::{build, options, TestProject};
-
-/// Converts a Fahrenheit reading; anything that is not a reading passes as is;
-/// `boom…` panics; an empty input produces nothing.
-const CONVERT: &str = r#"package main
-
-import (
-	"encoding/json"
-	"math"
-	"strings"
-)
-
-func exec_task(arg string) string {
-	if strings.HasPrefix(arg, "boom") {
-		panic("kaboom: " + arg)
-	}
-	var r struct {
-		Sensor     string   `json:"sensor"`
-		Fahrenheit *float64 `json:"fahrenheit"`
-	}
-	if err := json.Unmarshal([]byte(arg), &r); err != nil || r.Fahrenheit == nil {
-		return arg
-	}
-	c := math.Round((*r.Fahrenheit-32)*5/9*10) / 10
-	b, _ := json.Marshal(map[string]any{"sensor": r.Sensor, "celsius": c})
-	return string(b)
-}
-"#;
+use support::{build, options, TestProject, CONVERT};
 
 const WORKFLOW: &str = r#"project_name: db
 tasks:

@@ -18,6 +18,7 @@ mod library_brush;
 mod original_projects;
 mod pipeline_go;
 mod push_registry;
+mod snapshot;
 mod toolchain_cli;
 mod toolchain_go;
 mod toolchain_store;

@@ -100,3 +100,30 @@ pub fn copy_tree(src: &Path, dest: &Path) {
         }
     }
 }
+
+/// Converts a Fahrenheit reading; anything that is not a reading passes as is;
+/// `boom…` panics; an empty input produces nothing.
+pub const CONVERT: &str = r#"package main
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+)
+
+func exec_task(arg string) string {
+	if strings.HasPrefix(arg, "boom") {
+		panic("kaboom: " + arg)
+	}
+	var r struct {
+		Sensor     string   `json:"sensor"`
+		Fahrenheit *float64 `json:"fahrenheit"`
+	}
+	if err := json.Unmarshal([]byte(arg), &r); err != nil || r.Fahrenheit == nil {
+		return arg
+	}
+	c := math.Round((*r.Fahrenheit-32)*5/9*10) / 10
+	b, _ := json.Marshal(map[string]any{"sensor": r.Sensor, "celsius": c})
+	return string(b)
+}
+"#;
