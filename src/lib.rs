@@ -25,6 +25,7 @@ pub mod config;
 pub mod deploy;
 pub mod gen;
 pub mod glue;
+pub mod gomod;
 pub mod harness;
 pub mod manifest;
 pub mod pipeline;

@@ -351,6 +351,11 @@ pub fn build(
     let reports = gen(project);
     let go_cache = opts.cache_dir.clone();
     let toolchain_sha256 = toolchain.provenance().map(|p| p.sha256).unwrap_or_default();
+    let go_env = crate::gomod::GoEnv::new(
+        &project.env,
+        &go_cache,
+        project.workflow.root.join(crate::gomod::GO_MOD).is_file(),
+    );
     let built = build::parallel_map(&reports, opts.jobs, |report| {
         let Some(Ok(generated)) = &report.gen else {
             return None;
@@ -386,6 +391,7 @@ pub fn build(
                         cache_dir: &go_cache,
                         on_stage: &|stage| opts.stage(&task.component_name, stage),
                         toolchain_sha256: &toolchain_sha256,
+                        go: &go_env,
                     },
                 )
             })();

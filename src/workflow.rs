@@ -163,11 +163,11 @@ pub struct Task {
     pub template: String,
     /// The `type` exactly as written in workflow.yaml (may be an alias).
     pub type_as_written: String,
-    /// The task file relative to the project root, e.g. `tasks/convert.go`
+    /// The task file (or folder) relative to the project root, e.g. `tasks/convert.go`
     /// (for `code: convert.go`, the original PELATO's form, as for
     /// `code: tasks/convert.go`).
     pub code: PathBuf,
-    /// Absolute, canonicalized path of the Go file.
+    /// Absolute, canonicalized path of the Go file, or of the task folder (`code: convert/`).
     pub code_path: PathBuf,
     /// Target labels, from `targets` or `target` (duplicates removed, order kept).
     pub targets: Vec<String>,
@@ -1286,6 +1286,41 @@ pub fn check_go_task(display_path: &Path, source: &str) -> Vec<Diagnostic> {
     diags
 }
 
+/// Checks a task's Go files (issue 16): one file as [`check_go_task`]; a folder's files each
+/// for `package main`, and `exec_task` declared in exactly one of them.
+pub fn check_go_task_files(display_path: &Path, files: &[(PathBuf, String)]) -> Vec<Diagnostic> {
+    if let [(file, src)] = files {
+        if file == display_path {
+            return check_go_task(file, src);
+        }
+    }
+    let mut diags = Vec::new();
+    let mut declaring = Vec::new();
+    for (file, src) in files {
+        let declares = go_tokens(&strip_go(src))
+            .windows(2)
+            .any(|w| w[0].text == "func" && w[1].text == "exec_task");
+        let missing = format!("{} has no `{EXEC_TASK_SIGNATURE}`", file.display());
+        for d in check_go_task(file, src) {
+            if declares || !d.message.starts_with(&missing) {
+                diags.push(d);
+            }
+        }
+        if declares {
+            declaring.push(file.display().to_string());
+        }
+    }
+    let shown = format!("{}/", display_path.display());
+    match declaring.len() {
+        0 => diags.push(Diagnostic::new(display_path, format!("none of the files of {shown} declares `{EXEC_TASK_SIGNATURE}`"))
+            .with_fix(format!("add `{EXEC_TASK_SIGNATURE} {{ ... }}` to one file of {shown}"))),
+        1 => {}
+        _ => diags.push(Diagnostic::new(display_path, format!("`func exec_task` is declared in several files of {shown}: {}", declaring.join(", ")))
+            .with_fix("keep exactly one `func exec_task` in the folder")),
+    }
+    diags
+}
+
 // ---------------------------------------------------------------------------
 // Loading.
 
@@ -1466,7 +1501,7 @@ impl Checker<'_> {
         i: usize,
         label: &str,
         code: &str,
-    ) -> Option<(PathBuf, PathBuf, String)> {
+    ) -> Option<(PathBuf, PathBuf, Vec<(PathBuf, String)>)> {
         let path = task_path(i, "code");
         let bad = |this: &mut Self, msg: String, fix: String| {
             this.push(&path, Some(label), Some("code"), msg, Some(fix));
@@ -1534,6 +1569,10 @@ impl Checker<'_> {
         } else {
             inside_tasks
         };
+        // issue 16: `code: convert/` names a folder of Go files (package main).
+        if self.root.join(&rel).is_dir() {
+            return self.check_code_folder(i, label, rel);
+        }
         if rel.extension().is_none_or(|e| e != "go") {
             bad(
                 self,
@@ -1614,7 +1653,7 @@ impl Checker<'_> {
             }
         };
         match String::from_utf8(bytes) {
-            Ok(src) => Some((rel, canon, src)),
+            Ok(src) => Some((rel.clone(), canon, vec![(rel, src)])),
             Err(e) => {
                 let upto = e.utf8_error().valid_up_to();
                 let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
@@ -1630,6 +1669,69 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `code:` naming a folder inside tasks/ (issue 16): its `.go` files, minus `_test.go`.
+    fn check_code_folder(
+        &mut self,
+        i: usize,
+        label: &str,
+        rel: PathBuf,
+    ) -> Option<(PathBuf, PathBuf, Vec<(PathBuf, String)>)> {
+        let shown = format!("{}/", rel.display());
+        let path = task_path(i, "code");
+        let mut bad = |msg: String, fix: String| {
+            self.push(&path, Some(label), Some("code"), msg, Some(fix));
+        };
+        let canon = match fs::canonicalize(self.root.join(&rel)) {
+            Ok(c) if c.starts_with(self.root.join(TASKS_DIR)) => c,
+            Ok(c) => {
+                bad(
+                    format!("{shown} resolves to {}, outside the project's {TASKS_DIR}/ folder", c.display()),
+                    format!("move the task's files into a folder inside {TASKS_DIR}/"),
+                );
+                return None;
+            }
+            Err(e) => {
+                bad(format!("{shown} cannot be resolved: {e}"), format!("make sure {shown} is a readable folder"));
+                return None;
+            }
+        };
+        let mut names: Vec<String> = match fs::read_dir(&canon) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
+                .collect(),
+            Err(e) => {
+                bad(format!("{shown} cannot be read: {e}"), format!("check the permissions of {shown}"));
+                return None;
+            }
+        };
+        names.sort();
+        if names.is_empty() {
+            bad(
+                format!("the task folder {shown} holds no .go files"),
+                format!("put the task's Go files (package main, one `{EXEC_TASK_SIGNATURE}`) in {shown}"),
+            );
+            return None;
+        }
+        let mut files = Vec::new();
+        for n in names {
+            let file_rel = rel.join(&n);
+            match fs::read_to_string(canon.join(&n)) {
+                Ok(src) => files.push((file_rel, src)),
+                Err(e) => {
+                    bad(
+                        format!("{} cannot be read as UTF-8 text: {e}", file_rel.display()),
+                        "save the file as UTF-8 (Go source files must be UTF-8)".into(),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((rel, canon, files))
     }
 
     fn check_targets(&mut self, m: &Mapping, i: usize, label: &str) -> Option<Vec<String>> {
@@ -2192,10 +2294,10 @@ impl Checker<'_> {
 
         // The Go file's own problems come after the task's workflow.yaml problems;
         // a file shared by several tasks is checked once.
-        let code_checked = code_checked.map(|(rel, canon, src)| {
+        let code_checked = code_checked.map(|(rel, canon, files)| {
             if !self.go_checked.contains(&canon) {
                 self.go_checked.push(canon.clone());
-                for d in check_go_task(&rel, &src) {
+                for d in check_go_task_files(&rel, &files) {
                     self.diags.push(d.with_task(label));
                 }
             }
