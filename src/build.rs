@@ -341,7 +341,14 @@ pub fn build_task(
         .compile_with(&task.dir, cache_dir, go)
         .map_err(|e| match e {
             crate::toolchain::ToolchainError::Compile { stderr, .. } => {
-                match crate::gomod::explain(&stderr, name, &task.dir, root, user_module.as_ref(), go) {
+                match crate::gomod::explain(
+                    &stderr,
+                    name,
+                    &task.dir,
+                    root,
+                    user_module.as_ref(),
+                    go,
+                ) {
                     Some(source) => BuildError::Module {
                         task: name.clone(),
                         source,

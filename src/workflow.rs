@@ -1312,11 +1312,26 @@ pub fn check_go_task_files(display_path: &Path, files: &[(PathBuf, String)]) -> 
     }
     let shown = format!("{}/", display_path.display());
     match declaring.len() {
-        0 => diags.push(Diagnostic::new(display_path, format!("none of the files of {shown} declares `{EXEC_TASK_SIGNATURE}`"))
-            .with_fix(format!("add `{EXEC_TASK_SIGNATURE} {{ ... }}` to one file of {shown}"))),
+        0 => diags.push(
+            Diagnostic::new(
+                display_path,
+                format!("none of the files of {shown} declares `{EXEC_TASK_SIGNATURE}`"),
+            )
+            .with_fix(format!(
+                "add `{EXEC_TASK_SIGNATURE} {{ ... }}` to one file of {shown}"
+            )),
+        ),
         1 => {}
-        _ => diags.push(Diagnostic::new(display_path, format!("`func exec_task` is declared in several files of {shown}: {}", declaring.join(", ")))
-            .with_fix("keep exactly one `func exec_task` in the folder")),
+        _ => diags.push(
+            Diagnostic::new(
+                display_path,
+                format!(
+                    "`func exec_task` is declared in several files of {shown}: {}",
+                    declaring.join(", ")
+                ),
+            )
+            .with_fix("keep exactly one `func exec_task` in the folder"),
+        ),
     }
     diags
 }
@@ -1680,20 +1695,28 @@ impl Checker<'_> {
     ) -> Option<(PathBuf, PathBuf, Vec<(PathBuf, String)>)> {
         let shown = format!("{}/", rel.display());
         let path = task_path(i, "code");
-        let mut bad = |msg: String, fix: String| {
-            self.push(&path, Some(label), Some("code"), msg, Some(fix));
+        let bad = |this: &mut Self, msg: String, fix: String| {
+            this.push(&path, Some(label), Some("code"), msg, Some(fix));
         };
         let canon = match fs::canonicalize(self.root.join(&rel)) {
             Ok(c) if c.starts_with(self.root.join(TASKS_DIR)) => c,
             Ok(c) => {
                 bad(
-                    format!("{shown} resolves to {}, outside the project's {TASKS_DIR}/ folder", c.display()),
+                    self,
+                    format!(
+                        "{shown} resolves to {}, outside the project's {TASKS_DIR}/ folder",
+                        c.display()
+                    ),
                     format!("move the task's files into a folder inside {TASKS_DIR}/"),
                 );
                 return None;
             }
             Err(e) => {
-                bad(format!("{shown} cannot be resolved: {e}"), format!("make sure {shown} is a readable folder"));
+                bad(
+                    self,
+                    format!("{shown} cannot be resolved: {e}"),
+                    format!("make sure {shown} is a readable folder"),
+                );
                 return None;
             }
         };
@@ -1705,13 +1728,18 @@ impl Checker<'_> {
                 .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
                 .collect(),
             Err(e) => {
-                bad(format!("{shown} cannot be read: {e}"), format!("check the permissions of {shown}"));
+                bad(
+                    self,
+                    format!("{shown} cannot be read: {e}"),
+                    format!("check the permissions of {shown}"),
+                );
                 return None;
             }
         };
         names.sort();
         if names.is_empty() {
             bad(
+                self,
                 format!("the task folder {shown} holds no .go files"),
                 format!("put the task's Go files (package main, one `{EXEC_TASK_SIGNATURE}`) in {shown}"),
             );
@@ -1724,6 +1752,7 @@ impl Checker<'_> {
                 Ok(src) => files.push((file_rel, src)),
                 Err(e) => {
                     bad(
+                        self,
                         format!("{} cannot be read as UTF-8 text: {e}", file_rel.display()),
                         "save the file as UTF-8 (Go source files must be UTF-8)".into(),
                     );

@@ -211,7 +211,9 @@ impl Fixture {
             let b = built(reports, task);
             let expected = self.native(task, input);
             let c = harness.load_file(&b.path).unwrap();
-            let d = c.deliver(&Message::new(format!("in.{task}"), input)).unwrap();
+            let d = c
+                .deliver(&Message::new(format!("in.{task}"), input))
+                .unwrap();
             assert_eq!(
                 d.body_to(&format!("out.{task}")).as_deref(),
                 Some(expected.as_str()),
@@ -230,8 +232,12 @@ fn built<'a>(reports: &'a [TaskReport], component: &str) -> &'a pelato::build::B
         Some(Ok(b)) => b,
         other => panic!(
             "{component} did not build: gen={:?} build={:?}",
-            r.gen.as_ref().map(|g| g.as_ref().err().map(|e| e.to_string())),
-            other.as_ref().map(|b| b.as_ref().err().map(|e| e.to_string()))
+            r.gen
+                .as_ref()
+                .map(|g| g.as_ref().err().map(|e| e.to_string())),
+            other
+                .as_ref()
+                .map(|b| b.as_ref().err().map(|e| e.to_string()))
         ),
     }
 }
@@ -273,12 +279,31 @@ fn own_packages_and_a_replaced_module_build_and_match_go_run() {
     let gen_dir = f.proj().join("gen/shout");
     assert!(!gen_dir.join("go.mod").exists());
     let mut envs = f.env_vars();
-    envs.extend([("GOOS".into(), "wasip1".into()), ("GOARCH".into(), "wasm".into())]);
-    let out = go_cmd(&gen_dir, &["build", "-buildmode=c-shared", "-o", "x.wasm", "."], &envs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    envs.extend([
+        ("GOOS".into(), "wasip1".into()),
+        ("GOARCH".into(), "wasm".into()),
+    ]);
+    let out = go_cmd(
+        &gen_dir,
+        &["build", "-buildmode=c-shared", "-o", "x.wasm", "."],
+        &envs,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The user's own `go build ./...` (native) skips the generated wasip1-only packages.
-    let out = go_cmd(&f.proj(), &["vet", "./helpers/...", "./units/...", "./gen/..."], &f.env_vars());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = go_cmd(
+        &f.proj(),
+        &["vet", "./helpers/...", "./units/...", "./gen/..."],
+        &f.env_vars(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -307,9 +332,16 @@ fn vendor_folder_builds_with_the_module_source_removed() {
         .env("GOMODCACHE", f.mod_cache())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let modules = fs::read_to_string(f.proj().join("vendor/modules.txt")).unwrap();
-    assert!(modules.contains("# example.com/lib v1.0.0 => ../lib"), "{modules}");
+    assert!(
+        modules.contains("# example.com/lib v1.0.0 => ../lib"),
+        "{modules}"
+    );
     assert!(f.proj().join("vendor/example.com/lib/lib.go").is_file());
     fs::remove_dir_all(f.lib()).unwrap();
     let reports = f.build();
@@ -324,6 +356,11 @@ fn missing_module_names_module_task_places_and_fix_and_writes_nothing() {
     write(
         &f.proj().join("go.mod"),
         "module example.com/proj\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n",
+    );
+    // go.sum knows the module (as a project carried over would); its source is nowhere.
+    write(
+        &f.proj().join("go.sum"),
+        "example.com/lib v1.0.0 h1:ZxxbuPLiLVZ4ZpvehiJlG/hFG3jMHieucZi/D8v/swk=\nexample.com/lib v1.0.0/go.mod h1:Dx1zv02UsdsagVg8JGP9CfaRr9j4IApAGUMhJrQ+NLw=\n",
     );
     let reports = f.build();
     match build_error(&reports, "shout") {
@@ -344,7 +381,10 @@ fn missing_module_names_module_task_places_and_fix_and_writes_nothing() {
             assert_eq!(version.as_deref(), Some("v1.0.0"));
             assert!(at.starts_with("helpers/helpers.go:3"), "{at}");
             let searched = searched.join("; ");
-            assert!(searched.contains(&f.mod_cache().display().to_string()), "{searched}");
+            assert!(
+                searched.contains(&f.mod_cache().display().to_string()),
+                "{searched}"
+            );
             assert!(searched.contains("GOPROXY=off"), "{searched}");
         }
         other => panic!("expected a missing module, got {other:?}"),
@@ -426,7 +466,11 @@ func main() {
         ],
         &[("GOMODCACHE".into(), f.mod_cache().display().to_string())],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     root
 }
 
@@ -478,14 +522,22 @@ fn tampered_go_sum_is_refused_with_the_module_named() {
                 },
             ..
         } => {
-            assert_eq!((module.as_str(), version.as_str()), ("example.com/lib", "v1.0.0"));
+            assert_eq!(
+                (module.as_str(), version.as_str()),
+                ("example.com/lib", "v1.0.0")
+            );
             assert_eq!(expected, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-            assert!(downloaded.starts_with("h1:") && downloaded != expected, "{downloaded}");
+            assert!(
+                downloaded.starts_with("h1:") && downloaded != expected,
+                "{downloaded}"
+            );
         }
         other => panic!("expected a checksum mismatch, got {other:?}"),
     }
     assert!(!f.proj().join("build/shout.wasm").exists());
-    assert!(build_error(&reports, "shout").to_string().contains("go.sum"));
+    assert!(build_error(&reports, "shout")
+        .to_string()
+        .contains("go.sum"));
 }
 
 #[test]
@@ -506,8 +558,14 @@ fn editing_a_helper_rebuilds_exactly_the_tasks_that_import_it() {
     );
     let after = f.build();
     assert!(!built(&after, "shout").cached, "shout imports helpers");
-    assert!(built(&after, "convert").cached, "convert does not import helpers");
-    assert!(built(&after, "plain").cached, "plain does not import helpers");
+    assert!(
+        built(&after, "convert").cached,
+        "convert does not import helpers"
+    );
+    assert!(
+        built(&after, "plain").cached,
+        "plain does not import helpers"
+    );
     f.assert_matches_native(&after);
     // The replaced module is an input of the task that reaches it through helpers.
     write(
@@ -540,11 +598,20 @@ fn a_task_folder_is_checked_as_one_task() {
         "package main\n\nfunc exec_task(arg string) string { return arg }\n",
     );
     let e = load_err();
-    assert!(e.contains("declared in several files of tasks/convert/"), "{e}");
-    assert!(e.contains("tasks/convert/main.go") && e.contains("tasks/convert/parse.go"), "{e}");
+    assert!(
+        e.contains("declared in several files of tasks/convert/"),
+        "{e}"
+    );
+    assert!(
+        e.contains("tasks/convert/main.go") && e.contains("tasks/convert/parse.go"),
+        "{e}"
+    );
     // exec_task in none.
     fs::remove_file(dir.join("main.go")).unwrap();
-    write(&dir.join("parse.go"), "package main\n\nfunc parse(s string) string { return s }\n");
+    write(
+        &dir.join("parse.go"),
+        "package main\n\nfunc parse(s string) string { return s }\n",
+    );
     let e = load_err();
     assert!(e.contains("none of the files of tasks/convert/"), "{e}");
     // A file of another package is named.
@@ -554,7 +621,10 @@ fn a_task_folder_is_checked_as_one_task() {
     );
     write(&dir.join("format.go"), "package other\n");
     let e = load_err();
-    assert!(e.contains("tasks/convert/format.go declares `package other`"), "{e}");
+    assert!(
+        e.contains("tasks/convert/format.go declares `package other`"),
+        "{e}"
+    );
     // An empty folder.
     for n in ["main.go", "parse.go", "format.go"] {
         fs::remove_file(dir.join(n)).unwrap();

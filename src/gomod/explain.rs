@@ -40,7 +40,10 @@ pub fn explain(
             expected: field("go.sum:"),
         });
     }
-    if let Some(i) = lines.iter().position(|l| l.contains("inconsistent vendoring")) {
+    if let Some(i) = lines
+        .iter()
+        .position(|l| l.contains("inconsistent vendoring"))
+    {
         let detail: Vec<&str> = lines[i + 1..]
             .iter()
             .map(|l| l.trim())
@@ -61,7 +64,9 @@ pub fn explain(
             };
             (module, version)
         };
-        let found = if let Some(p) = msg.strip_prefix("missing go.sum entry for module providing package ") {
+        let found = if let Some(p) =
+            msg.strip_prefix("missing go.sum entry for module providing package ")
+        {
             let p = p.split_whitespace().next().unwrap_or(p);
             return Some(ModuleError::MissingSum {
                 task: task.to_string(),
@@ -74,7 +79,10 @@ pub fn explain(
             Some(missing(first_word(p), None))
         } else if msg == "module lookup disabled by GOPROXY=off" {
             // Go names the import only by position: read the import path there.
-            let import = at.as_deref().and_then(|a| import_at(root, a)).unwrap_or_default();
+            let import = at
+                .as_deref()
+                .and_then(|a| import_at(root, a))
+                .unwrap_or_default();
             Some(missing(import, None))
         } else if let Some((mv, why)) = msg.split_once(": ") {
             let module_missing = why.contains("module lookup disabled")
@@ -179,7 +187,15 @@ mod tests {
     fn checksum_mismatch_names_module_and_hashes() {
         let go = GoEnv::offline(Path::new("/c"));
         let stderr = "go: downloading example.com/lib v1.2.0\nverifying example.com/lib@v1.2.0: checksum mismatch\n\tdownloaded: h1:AAA=\n\tgo.sum:     h1:BBB=\n\nSECURITY ERROR\n";
-        let e = explain(stderr, "t", Path::new("/x"), Path::new("/x"), Some(&user()), &go).unwrap();
+        let e = explain(
+            stderr,
+            "t",
+            Path::new("/x"),
+            Path::new("/x"),
+            Some(&user()),
+            &go,
+        )
+        .unwrap();
         assert_eq!(
             e,
             ModuleError::Checksum {
@@ -196,28 +212,62 @@ mod tests {
     fn missing_module_takes_version_from_go_mod() {
         let go = GoEnv::offline(Path::new("/c"));
         let stderr = "tasks/a.go:4:2: no required module provides package example.com/lib/sub; to add it:\n\tgo get example.com/lib/sub\n";
-        let Some(ModuleError::Missing { module, version, at, searched, .. }) =
-            explain(stderr, "t", Path::new("/x"), Path::new("/x"), Some(&user()), &go)
+        let Some(ModuleError::Missing {
+            module,
+            version,
+            at,
+            searched,
+            ..
+        }) = explain(
+            stderr,
+            "t",
+            Path::new("/x"),
+            Path::new("/x"),
+            Some(&user()),
+            &go,
+        )
         else {
             panic!("not recognised")
         };
-        assert_eq!((module.as_str(), version.as_deref(), at.as_str()), ("example.com/lib", Some("v1.2.0"), "tasks/a.go:4"));
-        assert!(searched.iter().any(|s| s.contains("GOPROXY=off")), "{searched:?}");
+        assert_eq!(
+            (module.as_str(), version.as_deref(), at.as_str()),
+            ("example.com/lib", Some("v1.2.0"), "tasks/a.go:4")
+        );
+        assert!(
+            searched.iter().any(|s| s.contains("GOPROXY=off")),
+            "{searched:?}"
+        );
     }
 
     #[test]
     fn compiler_errors_are_not_module_errors() {
         let go = GoEnv::offline(Path::new("/c"));
         let stderr = "# example.com/p/gen/x\ntasks/a.go:7:2: undefined: foo\n";
-        assert_eq!(explain(stderr, "t", Path::new("/x"), Path::new("/x"), Some(&user()), &go), None);
+        assert_eq!(
+            explain(
+                stderr,
+                "t",
+                Path::new("/x"),
+                Path::new("/x"),
+                Some(&user()),
+                &go
+            ),
+            None
+        );
     }
 
     #[test]
     fn go_mod_is_read() {
         let u = user();
         assert_eq!(u.path, "example.com/p");
-        assert_eq!(u.module_of("example.com/lib/x"), Some(("example.com/lib", "v1.2.0")));
+        assert_eq!(
+            u.module_of("example.com/lib/x"),
+            Some(("example.com/lib", "v1.2.0"))
+        );
         assert_eq!(u.module_of("example.com/library"), None);
-        assert_eq!(u.replaces[0].dir.as_deref(), Some(Path::new("/nonexistent/../other")));
+        assert_eq!(
+            u.replaces[0].dir.as_deref(),
+            Some(Path::new("/nonexistent/../other"))
+        );
     }
 }

@@ -9,7 +9,12 @@ use crate::toolchain::Toolchain;
 use crate::util::digest::sha256_hex;
 
 /// Folders of the project that are never inputs of a task's build.
-const SKIPPED: [&str; 4] = [crate::gen::GEN_DIR, crate::gen::BUILD_DIR, ".pelato", ".git"];
+const SKIPPED: [&str; 4] = [
+    crate::gen::GEN_DIR,
+    crate::gen::BUILD_DIR,
+    ".pelato",
+    ".git",
+];
 
 /// The files outside `gen/<component>` that a task's build reads, with their sha256.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -100,7 +105,13 @@ fn list_dirs(
     go: &GoEnv,
 ) -> Option<Vec<PathBuf>> {
     let mut cmd = toolchain.go_command(task_dir, cache_dir, go).ok()?;
-    cmd.args(["list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "."]);
+    cmd.args([
+        "list",
+        "-deps",
+        "-f",
+        "{{if not .Standard}}{{.Dir}}{{end}}",
+        ".",
+    ]);
     let out = cmd.output().ok()?;
     if !out.status.success() {
         return None;

@@ -122,7 +122,9 @@ impl UserModule {
                         let (Some(old), Some(new)) = (words.first(), words.get(arrow + 1)) else {
                             continue;
                         };
-                        let local = new.starts_with("./") || new.starts_with("../") || Path::new(new).is_absolute();
+                        let local = new.starts_with("./")
+                            || new.starts_with("../")
+                            || Path::new(new).is_absolute();
                         m.replaces.push(Replace {
                             old: old.clone(),
                             dir: local.then(|| root.join(new)),
@@ -181,8 +183,14 @@ impl GoEnv {
             .or_else(|| var("HOME").map(|h| Path::new(&h).join("go").join("pkg").join("mod")))
             .unwrap_or_else(|| cache_dir.join("gomod"));
         let mut vars: Vec<(&'static str, Option<String>)> = vec![
-            (config::GOPROXY, Some(var(config::GOPROXY).unwrap_or_else(|| "off".into()))),
-            (config::GOSUMDB, Some(var(config::GOSUMDB).unwrap_or_else(|| "off".into()))),
+            (
+                config::GOPROXY,
+                Some(var(config::GOPROXY).unwrap_or_else(|| "off".into())),
+            ),
+            (
+                config::GOSUMDB,
+                Some(var(config::GOSUMDB).unwrap_or_else(|| "off".into())),
+            ),
             (
                 config::GOFLAGS,
                 var(config::GOFLAGS).or_else(|| (!user_module).then(|| "-mod=mod".into())),
@@ -216,7 +224,8 @@ impl GoEnv {
         let mut e = GoEnv::new(&Env::default(), cache_dir, false);
         let cache = cache_dir.join("gomod");
         e.vars.retain(|(n, _)| *n != config::GOMODCACHE);
-        e.vars.push((config::GOMODCACHE, Some(cache.display().to_string())));
+        e.vars
+            .push((config::GOMODCACHE, Some(cache.display().to_string())));
         e.mod_cache = cache;
         e
     }
@@ -274,7 +283,10 @@ impl GoEnv {
         let mut out = Vec::new();
         if let Some(u) = user {
             if u.has_vendor() {
-                out.push(format!("{}/ (vendor/modules.txt)", u.root.join(VENDOR_DIR).display()));
+                out.push(format!(
+                    "{}/ (vendor/modules.txt)",
+                    u.root.join(VENDOR_DIR).display()
+                ));
             }
             for r in u.replaces.iter().filter(|r| r.old == module) {
                 out.push(format!("replace {} => {}", r.old, r.new));

@@ -65,15 +65,15 @@ pub fn vendor(
     cache_dir: &Path,
     go: &GoEnv,
 ) -> Result<VendorReport, VendorError> {
-    let Some(user) = UserModule::find(root)
-        .ok()
-        .flatten()
-    else {
+    let Some(user) = UserModule::find(root).ok().flatten() else {
         return Err(VendorError::NoModule(root.join(GO_MOD)));
     };
     let mut go = go.clone();
     go.drop_mod_flag();
-    for (step, args) in [("mod tidy", ["mod", "tidy"]), ("mod vendor", ["mod", "vendor"])] {
+    for (step, args) in [
+        ("mod tidy", ["mod", "tidy"]),
+        ("mod vendor", ["mod", "vendor"]),
+    ] {
         let mut cmd = toolchain.go_command(root, cache_dir, &go)?;
         cmd.args(args);
         let out = cmd.output().map_err(|source| ToolchainError::Spawn {

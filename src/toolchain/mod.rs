@@ -1070,7 +1070,11 @@ impl Toolchain {
         module_dir: &Path,
         cache_dir: &Path,
     ) -> Result<CompileOutput, ToolchainError> {
-        self.compile_with(module_dir, cache_dir, &crate::gomod::GoEnv::offline(cache_dir))
+        self.compile_with(
+            module_dir,
+            cache_dir,
+            &crate::gomod::GoEnv::offline(cache_dir),
+        )
     }
 
     /// A `go` command run in `dir` for the wasip1 target, with the build cache in
@@ -1136,14 +1140,14 @@ impl Toolchain {
         match self.kind {
             ToolchainKind::Go => {
                 cmd.args([
-                        "build",
-                        "-buildmode=c-shared",
-                        "-ldflags=-s -w",
-                        "-trimpath",
-                        "-o",
-                    ])
-                    .arg(&out)
-                    .arg(".");
+                    "build",
+                    "-buildmode=c-shared",
+                    "-ldflags=-s -w",
+                    "-trimpath",
+                    "-o",
+                ])
+                .arg(&out)
+                .arg(".");
             }
             ToolchainKind::TinyGo => {
                 cmd.args([
