@@ -99,7 +99,7 @@ pub enum BuildError {
         /// Task name.
         task: String,
         /// What is wrong, in the user's terms.
-        source: crate::gomod::ModuleError,
+        source: Box<crate::gomod::ModuleError>,
     },
     /// Reading or writing files failed.
     #[error("task `{task}`: {path}: {source}")]
@@ -351,7 +351,7 @@ pub fn build_task(
                 ) {
                     Some(source) => BuildError::Module {
                         task: name.clone(),
-                        source,
+                        source: Box::new(source),
                     },
                     None => BuildError::Compile {
                         task: name.clone(),

@@ -1286,6 +1286,10 @@ pub fn check_go_task(display_path: &Path, source: &str) -> Vec<Diagnostic> {
     diags
 }
 
+/// A checked `code:`: project-relative path, canonical path, and each Go file's
+/// project-relative path and text.
+type CheckedCode = (PathBuf, PathBuf, Vec<(PathBuf, String)>);
+
 /// Checks a task's Go files (issue 16): one file as [`check_go_task`]; a folder's files each
 /// for `package main`, and `exec_task` declared in exactly one of them.
 pub fn check_go_task_files(display_path: &Path, files: &[(PathBuf, String)]) -> Vec<Diagnostic> {
@@ -1511,12 +1515,7 @@ impl Checker<'_> {
         }
     }
 
-    fn check_code(
-        &mut self,
-        i: usize,
-        label: &str,
-        code: &str,
-    ) -> Option<(PathBuf, PathBuf, Vec<(PathBuf, String)>)> {
+    fn check_code(&mut self, i: usize, label: &str, code: &str) -> Option<CheckedCode> {
         let path = task_path(i, "code");
         let bad = |this: &mut Self, msg: String, fix: String| {
             this.push(&path, Some(label), Some("code"), msg, Some(fix));
@@ -1687,12 +1686,7 @@ impl Checker<'_> {
     }
 
     /// `code:` naming a folder inside tasks/ (issue 16): its `.go` files, minus `_test.go`.
-    fn check_code_folder(
-        &mut self,
-        i: usize,
-        label: &str,
-        rel: PathBuf,
-    ) -> Option<(PathBuf, PathBuf, Vec<(PathBuf, String)>)> {
+    fn check_code_folder(&mut self, i: usize, label: &str, rel: PathBuf) -> Option<CheckedCode> {
         let shown = format!("{}/", rel.display());
         let path = task_path(i, "code");
         let bad = |this: &mut Self, msg: String, fix: String| {

@@ -364,18 +364,18 @@ fn missing_module_names_module_task_places_and_fix_and_writes_nothing() {
     );
     let reports = f.build();
     match build_error(&reports, "shout") {
-        BuildError::Module {
-            source:
-                ModuleError::Missing {
-                    task,
-                    module,
-                    version,
-                    at,
-                    searched,
-                    ..
-                },
-            ..
-        } => {
+        BuildError::Module { source, .. } => {
+            let ModuleError::Missing {
+                task,
+                module,
+                version,
+                at,
+                searched,
+                ..
+            } = &**source
+            else {
+                panic!("expected a missing module, got {source:?}")
+            };
             assert_eq!(task, "shout");
             assert_eq!(module, "example.com/lib");
             assert_eq!(version.as_deref(), Some("v1.0.0"));
@@ -511,17 +511,17 @@ fn tampered_go_sum_is_refused_with_the_module_named() {
     );
     let reports = f.build();
     match build_error(&reports, "shout") {
-        BuildError::Module {
-            source:
-                ModuleError::Checksum {
-                    module,
-                    version,
-                    expected,
-                    downloaded,
-                    ..
-                },
-            ..
-        } => {
+        BuildError::Module { source, .. } => {
+            let ModuleError::Checksum {
+                module,
+                version,
+                expected,
+                downloaded,
+                ..
+            } = &**source
+            else {
+                panic!("expected a checksum mismatch, got {source:?}")
+            };
             assert_eq!(
                 (module.as_str(), version.as_str()),
                 ("example.com/lib", "v1.0.0")

@@ -25,7 +25,7 @@ pub enum VendorError {
     Toolchain(#[from] ToolchainError),
     /// A module could not be fetched or verified.
     #[error(transparent)]
-    Module(ModuleError),
+    Module(Box<ModuleError>),
     /// `go mod tidy` or `go mod vendor` failed otherwise.
     #[error("`go {step}` failed in {dir}:\n{stderr}")]
     Go {
@@ -45,7 +45,7 @@ impl VendorError {
             VendorError::NoModule(_) => Some(
                 "to use your own packages or other modules, run `go mod init <module path>` in the project first".into(),
             ),
-            VendorError::Module(ModuleError::Missing { .. }) => Some(
+            VendorError::Module(e) if matches!(**e, ModuleError::Missing { .. }) => Some(
                 "`pelato vendor` fetches only through a proxy you configure: set GOPROXY (e.g. GOPROXY=https://proxy.golang.org GOSUMDB=sum.golang.org, or an internal mirror) and run it again".into(),
             ),
             VendorError::Module(e) => Some(e.fix()),
@@ -83,7 +83,7 @@ pub fn vendor(
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
             if let Some(e) = explain(&stderr, "(all tasks)", root, root, Some(&user), &go) {
-                return Err(VendorError::Module(e));
+                return Err(VendorError::Module(Box::new(e)));
             }
             return Err(VendorError::Go {
                 step,
