@@ -2,7 +2,7 @@
 //! `func exec_task(arg string) string`. A small lexer, no Go parser: comments
 //! and literals are blanked out, then the tokens are read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 
@@ -328,6 +328,56 @@ pub fn check_go_task(display_path: &Path, source: &str) -> Vec<Diagnostic> {
             );
         }
         diags.push(diag(line, msg, fix));
+    }
+    diags
+}
+
+/// Checks a task's Go files : one file as [`check_go_task`]; a folder's files each
+/// for `package main`, and `exec_task` declared in exactly one of them.
+pub fn check_go_task_files(display_path: &Path, files: &[(PathBuf, String)]) -> Vec<Diagnostic> {
+    if let [(file, src)] = files {
+        if file == display_path {
+            return check_go_task(file, src);
+        }
+    }
+    let mut diags = Vec::new();
+    let mut declaring = Vec::new();
+    for (file, src) in files {
+        let declares = go_tokens(&strip_go(src))
+            .windows(2)
+            .any(|w| w[0].text == "func" && w[1].text == "exec_task");
+        let missing = format!("{} has no `{EXEC_TASK_SIGNATURE}`", file.display());
+        for d in check_go_task(file, src) {
+            if declares || !d.message.starts_with(&missing) {
+                diags.push(d);
+            }
+        }
+        if declares {
+            declaring.push(file.display().to_string());
+        }
+    }
+    let shown = format!("{}/", display_path.display());
+    match declaring.len() {
+        0 => diags.push(
+            Diagnostic::new(
+                display_path,
+                format!("none of the files of {shown} declares `{EXEC_TASK_SIGNATURE}`"),
+            )
+            .with_fix(format!(
+                "add `{EXEC_TASK_SIGNATURE} {{ ... }}` to one file of {shown}"
+            )),
+        ),
+        1 => {}
+        _ => diags.push(
+            Diagnostic::new(
+                display_path,
+                format!(
+                    "`func exec_task` is declared in several files of {shown}: {}",
+                    declaring.join(", ")
+                ),
+            )
+            .with_fix("keep exactly one `func exec_task` in the folder"),
+        ),
     }
     diags
 }

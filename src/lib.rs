@@ -29,6 +29,7 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod gen;
 pub mod glue;
+pub mod gomod;
 pub mod gosrc;
 pub mod harness;
 pub mod manifest;

@@ -12,6 +12,7 @@ pub mod push;
 pub mod templates;
 pub mod test;
 pub mod toolchain;
+pub mod vendor;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -520,6 +520,11 @@ pub fn build(
     let reports = gen(project);
     let go_cache = opts.cache_dir.clone();
     let toolchain_sha256 = toolchain.provenance().map(|p| p.sha256).unwrap_or_default();
+    let go_env = crate::gomod::GoEnv::new(
+        &project.env,
+        &go_cache,
+        project.workflow.root.join(crate::gomod::GO_MOD).is_file(),
+    );
     let built = build::parallel_map(&reports, opts.jobs, |report| {
         let Some(Ok(generated)) = &report.gen else {
             return None;
@@ -558,6 +563,7 @@ pub fn build(
                     on_stage: &|stage| opts.stage(&task.component_name, Stage::from_build(stage)),
                     toolchain_sha256: &toolchain_sha256,
                     snapshot: opts.snapshot && project.workflow.snapshot_for(task),
+                    go: &go_env,
                 },
             )
         })();

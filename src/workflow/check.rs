@@ -16,6 +16,10 @@ use super::yaml::{parse_yaml, read_workflow};
 use super::*;
 use crate::diagnostic::is_numbered_label;
 
+/// A checked `code:`: project-relative path, canonical path, and each Go file's
+/// project-relative path and text.
+type CheckedCode = (PathBuf, PathBuf, Vec<(PathBuf, String)>);
+
 pub(super) const TOP_KEYS: &[&str] = &[
     "project_name",
     "tasks",
@@ -211,12 +215,7 @@ impl Checker<'_> {
         }
     }
 
-    fn check_code(
-        &mut self,
-        i: usize,
-        label: &str,
-        code: &str,
-    ) -> Option<(PathBuf, PathBuf, String)> {
+    fn check_code(&mut self, i: usize, label: &str, code: &str) -> Option<CheckedCode> {
         let path = task_path(i, "code");
         let bad = |this: &mut Self, msg: String, fix: String| {
             this.push(&path, Some(label), Some("code"), msg, Some(fix));
@@ -284,6 +283,10 @@ impl Checker<'_> {
         } else {
             inside_tasks
         };
+        // `code: convert/` names a folder of Go files (package main).
+        if self.root.join(&rel).is_dir() {
+            return self.check_code_folder(i, label, rel);
+        }
         if rel.extension().is_none_or(|e| e != "go") {
             bad(
                 self,
@@ -364,7 +367,7 @@ impl Checker<'_> {
             }
         };
         match String::from_utf8(bytes) {
-            Ok(src) => Some((rel, canon, src)),
+            Ok(src) => Some((rel.clone(), canon, vec![(rel, src)])),
             Err(e) => {
                 let upto = e.utf8_error().valid_up_to();
                 let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
@@ -380,6 +383,78 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `code:` naming a folder inside tasks/: its `.go` files, minus `_test.go`.
+    fn check_code_folder(&mut self, i: usize, label: &str, rel: PathBuf) -> Option<CheckedCode> {
+        let shown = format!("{}/", rel.display());
+        let path = task_path(i, "code");
+        let bad = |this: &mut Self, msg: String, fix: String| {
+            this.push(&path, Some(label), Some("code"), msg, Some(fix));
+        };
+        let canon = match fs::canonicalize(self.root.join(&rel)) {
+            Ok(c) if c.starts_with(self.root.join(TASKS_DIR)) => c,
+            Ok(c) => {
+                bad(
+                    self,
+                    format!(
+                        "{shown} resolves to {}, outside the project's {TASKS_DIR}/ folder",
+                        c.display()
+                    ),
+                    format!("move the task's files into a folder inside {TASKS_DIR}/"),
+                );
+                return None;
+            }
+            Err(e) => {
+                bad(
+                    self,
+                    format!("{shown} cannot be resolved: {e}"),
+                    format!("make sure {shown} is a readable folder"),
+                );
+                return None;
+            }
+        };
+        let mut names: Vec<String> = match fs::read_dir(&canon) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
+                .collect(),
+            Err(e) => {
+                bad(
+                    self,
+                    format!("{shown} cannot be read: {e}"),
+                    format!("check the permissions of {shown}"),
+                );
+                return None;
+            }
+        };
+        names.sort();
+        if names.is_empty() {
+            bad(
+                self,
+                format!("the task folder {shown} holds no .go files"),
+                format!("put the task's Go files (package main, one `{EXEC_TASK_SIGNATURE}`) in {shown}"),
+            );
+            return None;
+        }
+        let mut files = Vec::new();
+        for n in names {
+            let file_rel = rel.join(&n);
+            match fs::read_to_string(canon.join(&n)) {
+                Ok(src) => files.push((file_rel, src)),
+                Err(e) => {
+                    bad(
+                        self,
+                        format!("{} cannot be read as UTF-8 text: {e}", file_rel.display()),
+                        "save the file as UTF-8 (Go source files must be UTF-8)".into(),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((rel, canon, files))
     }
 
     fn check_targets(&mut self, m: &Mapping, i: usize, label: &str) -> Option<Vec<String>> {
@@ -944,10 +1019,10 @@ impl Checker<'_> {
 
         // The Go file's own problems come after the task's workflow.yaml problems;
         // a file shared by several tasks is checked once.
-        let code_checked = code_checked.map(|(rel, canon, src)| {
+        let code_checked = code_checked.map(|(rel, canon, files)| {
             if !self.go_checked.contains(&canon) {
                 self.go_checked.push(canon.clone());
-                for d in check_go_task(&rel, &src) {
+                for d in check_go_task_files(&rel, &files) {
                     self.diags.push(d.with_task(label));
                 }
             }

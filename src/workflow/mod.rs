@@ -27,7 +27,7 @@ pub mod subject;
 mod yaml;
 
 pub use crate::diagnostic::Diagnostic;
-pub use crate::gosrc::{check_go_task, EXEC_TASK_SIGNATURE};
+pub use crate::gosrc::{check_go_task, check_go_task_files, EXEC_TASK_SIGNATURE};
 pub use error::WorkflowError;
 pub use names::{
     edit_distance, host_component_id, is_valid_component_name, is_valid_project_name,
@@ -121,11 +121,11 @@ pub struct Task {
     pub template: String,
     /// The `type` exactly as written in workflow.yaml (may be an alias).
     pub type_as_written: String,
-    /// The task file relative to the project root, e.g. `tasks/convert.go`
+    /// The task file (or folder) relative to the project root, e.g. `tasks/convert.go`
     /// (for `code: convert.go`, the original PELATO's form, as for
     /// `code: tasks/convert.go`).
     pub code: PathBuf,
-    /// Absolute, canonicalized path of the Go file.
+    /// Absolute, canonicalized path of the Go file, or of the task folder (`code: convert/`).
     pub code_path: PathBuf,
     /// Target labels, from `targets` or `target` (duplicates removed, order kept).
     pub targets: Vec<String>,

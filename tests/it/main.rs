@@ -13,6 +13,7 @@ mod deploy_wadm;
 mod gen_render;
 mod glue_resources;
 mod glue_roundtrip;
+mod go_modules;
 mod http_template;
 mod library_brush;
 mod original_projects;
