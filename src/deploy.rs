@@ -804,8 +804,9 @@ fn merge_provider_traits(
 }
 
 /// What to tell the user when no NATS is configured: the exact commands that deploy the
-/// generated manifests, with PELATO or with `wash`.
-pub fn deploy_hint(manifest_paths: &[PathBuf]) -> String {
+/// generated manifests, with PELATO or with `wash`, and `run` (a ready `pelato run`
+/// command line, see [`run_command`]) to see the workflow work locally now.
+pub fn deploy_hint(manifest_paths: &[PathBuf], run: Option<&str>) -> String {
     let mut out = String::new();
     if manifest_paths.is_empty() {
         out.push_str("No NATS server is configured and there are no manifests to deploy yet.\n");
@@ -831,7 +832,26 @@ pub fn deploy_hint(manifest_paths: &[PathBuf]) -> String {
             shell_quote(&p.display().to_string())
         ));
     }
+    out.push_str(
+        "\nTo see the workflow work now, without a lattice, run it locally: every task in the \
+         embedded wasmtime, wired by topic:\n",
+    );
+    out.push_str(&format!(
+        "  {}\n",
+        run.unwrap_or("pelato run <project> --send <topic> <body>")
+    ));
     out
+}
+
+/// A `pelato run` command line for a project folder that sends `body` on `topic`
+/// and ends when the message and everything it caused have been handled.
+pub fn run_command(project_dir: &str, topic: &str, body: &str) -> String {
+    format!(
+        "pelato run {} --once --send {} {}",
+        shell_quote(project_dir),
+        shell_quote(topic),
+        shell_quote(body)
+    )
 }
 
 fn shell_quote(s: &str) -> String {
@@ -1776,10 +1796,17 @@ spec:
 
     #[test]
     fn hint_names_commands_and_files() {
-        let h = deploy_hint(&[
-            PathBuf::from("proj/gen/convert/wadm.yaml"),
-            PathBuf::from("my dir/wadm.yaml"),
-        ]);
+        let h = deploy_hint(
+            &[
+                PathBuf::from("proj/gen/convert/wadm.yaml"),
+                PathBuf::from("my dir/wadm.yaml"),
+            ],
+            Some(&run_command("proj", "orders.new", r#"{"id": 1}"#)),
+        );
+        assert!(
+            h.contains(r#"pelato run proj --once --send orders.new '{"id": 1}'"#),
+            "{h}"
+        );
         assert!(
             h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"),
             "{h}"

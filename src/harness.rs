@@ -669,6 +669,20 @@ impl LoadedComponent<'_> {
         path: &str,
         body: impl Into<Vec<u8>>,
     ) -> Result<HttpReply, HarnessError> {
+        self.harness
+            .rt
+            .block_on(self.request_async(method, path, body.into()))
+    }
+
+    /// [`LoadedComponent::request`] for callers that run their own tokio
+    /// runtime (it must have I/O and time enabled): the request is handled on
+    /// the caller's runtime instead of the harness's.
+    pub async fn request_async(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<HttpReply, HarnessError> {
         use wasmtime::component::Resource;
         use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
         let Some(export) = self.http_export().cloned() else {
@@ -682,62 +696,60 @@ impl LoadedComponent<'_> {
         let request = hyper::Request::builder()
             .method(method)
             .uri(format!("http://localhost{path}"))
-            .body(http_body_util::Full::new(bytes::Bytes::from(body.into())))
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .map_err(load_err)?;
         let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
         let instance_pre = self.pre.instance_pre().clone();
-        let outcome = h.rt.block_on(async {
-            tokio::time::timeout(h.cfg.timeout, async move {
-                let req = store.data_mut().http().new_incoming_request(
-                    wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
-                    request,
-                )?;
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                let out = store.data_mut().http().new_response_outparam(sender)?;
-                let instance = instance_pre.instantiate_async(&mut store).await?;
-                let iface = instance
-                    .get_export_index(&mut store, None, &export)
-                    .ok_or_else(|| wasmtime::format_err!("no export `{export}`"))?;
-                let func = instance
-                    .get_export_index(&mut store, Some(&iface), "handle")
-                    .ok_or_else(|| wasmtime::format_err!("no function `handle` in `{export}`"))?;
-                let handle = instance.get_typed_func::<(
-                    Resource<HostIncomingRequest>,
-                    Resource<HostResponseOutparam>,
-                ), ()>(&mut store, &func)?;
-                // The guest writes the body after it sets the response: read it
-                // concurrently, or a large body would fill the pipe and stall.
-                let guest = wasmtime_wasi::runtime::spawn(async move {
-                    handle.call_async(&mut store, (req, out)).await?;
-                    Ok::<_, wasmtime::Error>(store)
-                });
-                let response = match receiver.await {
-                    Ok(Ok(resp)) => {
-                        let (parts, body) = resp.into_parts();
-                        use http_body_util::BodyExt;
-                        let body = body
-                            .collect()
-                            .await
-                            .map_err(|e| wasmtime::format_err!("reading the response body: {e:?}"))?
-                            .to_bytes();
-                        Ok((parts.status.as_u16(), body.to_vec()))
-                    }
-                    Ok(Err(code)) => Err(wasmtime::format_err!(
-                        "the component answered with error {code:?}"
-                    )),
-                    Err(_) => Err(wasmtime::format_err!("the component never set a response")),
-                };
-                let mut store = guest.await?;
-                let (status, body) = response?;
-                Ok::<_, wasmtime::Error>(HttpReply {
-                    status,
-                    body,
-                    published: std::mem::take(&mut store.data_mut().published),
-                    stderr: String::new(),
-                })
+        let outcome = tokio::time::timeout(h.cfg.timeout, async move {
+            let req = store.data_mut().http().new_incoming_request(
+                wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
+                request,
+            )?;
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let out = store.data_mut().http().new_response_outparam(sender)?;
+            let instance = instance_pre.instantiate_async(&mut store).await?;
+            let iface = instance
+                .get_export_index(&mut store, None, &export)
+                .ok_or_else(|| wasmtime::format_err!("no export `{export}`"))?;
+            let func = instance
+                .get_export_index(&mut store, Some(&iface), "handle")
+                .ok_or_else(|| wasmtime::format_err!("no function `handle` in `{export}`"))?;
+            let handle = instance.get_typed_func::<(
+                Resource<HostIncomingRequest>,
+                Resource<HostResponseOutparam>,
+            ), ()>(&mut store, &func)?;
+            // The guest writes the body after it sets the response: read it
+            // concurrently, or a large body would fill the pipe and stall.
+            let guest = wasmtime_wasi::runtime::spawn(async move {
+                handle.call_async(&mut store, (req, out)).await?;
+                Ok::<_, wasmtime::Error>(store)
+            });
+            let response = match receiver.await {
+                Ok(Ok(resp)) => {
+                    let (parts, body) = resp.into_parts();
+                    use http_body_util::BodyExt;
+                    let body = body
+                        .collect()
+                        .await
+                        .map_err(|e| wasmtime::format_err!("reading the response body: {e:?}"))?
+                        .to_bytes();
+                    Ok((parts.status.as_u16(), body.to_vec()))
+                }
+                Ok(Err(code)) => Err(wasmtime::format_err!(
+                    "the component answered with error {code:?}"
+                )),
+                Err(_) => Err(wasmtime::format_err!("the component never set a response")),
+            };
+            let mut store = guest.await?;
+            let (status, body) = response?;
+            Ok::<_, wasmtime::Error>(HttpReply {
+                status,
+                body,
+                published: std::mem::take(&mut store.data_mut().published),
+                stderr: String::new(),
             })
-            .await
-        });
+        })
+        .await;
         match outcome {
             Err(_) => Err(HarnessError::Timeout(h.cfg.timeout)),
             Ok(Err(trap)) => Err(HarnessError::Trap {
@@ -758,6 +770,14 @@ impl LoadedComponent<'_> {
 
     /// Delivers one message to a fresh instance (as the wasmCloud host does).
     pub fn deliver(&self, msg: &Message) -> Result<Delivery, HarnessError> {
+        self.harness.rt.block_on(self.deliver_async(msg))
+    }
+
+    /// [`LoadedComponent::deliver`] for callers that run their own tokio
+    /// runtime (it must have I/O and time enabled, e.g. for `--db`'s Postgres
+    /// connection): the call runs on the caller's runtime, so several threads
+    /// can deliver to components of one harness at once.
+    pub async fn deliver_async(&self, msg: &Message) -> Result<Delivery, HarnessError> {
         let h = self.harness;
         let (mut store, stdout, stderr) = h.new_store();
         let wire = BrokerMessage {
@@ -766,16 +786,14 @@ impl LoadedComponent<'_> {
             reply_to: msg.reply_to.clone(),
         };
         let start = Instant::now();
-        let outcome = h.rt.block_on(async {
-            tokio::time::timeout(h.cfg.timeout, async {
-                let instance = self.pre.instantiate_async(&mut store).await?;
-                instance
-                    .wasmcloud_messaging_handler()
-                    .call_handle_message(&mut store, &wire)
-                    .await
-            })
-            .await
-        });
+        let outcome = tokio::time::timeout(h.cfg.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance
+                .wasmcloud_messaging_handler()
+                .call_handle_message(&mut store, &wire)
+                .await
+        })
+        .await;
         let elapsed = start.elapsed();
         let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
         match outcome {

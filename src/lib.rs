@@ -19,6 +19,7 @@
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
 //! | the whole pipeline: every stage gen → deploy, typed outcomes, a `Reporter` | [`pipeline`] |
+//! | `run`/`dev`: every task in the harness, wired by topic, no lattice | [`local`] |
 //! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
 //! | run reports, metrics | [`report`] |
 //! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
@@ -32,6 +33,7 @@ pub mod glue;
 pub mod gomod;
 pub mod gosrc;
 pub mod harness;
+pub mod local;
 pub mod manifest;
 pub mod pipeline;
 pub mod push;

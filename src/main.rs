@@ -28,6 +28,10 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// The whole pipeline: gen → build → test → push → deploy.
     Brush(commands::brush::BrushArgs),
+    /// Run the whole workflow locally: every task in the embedded wasmtime, wired by topic.
+    Run(commands::run::RunArgs),
+    /// `run`, rebuilding and swapping in a task when its files change.
+    Dev(commands::run::DevArgs),
     /// Build what is stale, then publish components as OCI artifacts.
     Push(commands::push::PushArgs),
     /// Put and deploy the wadm applications over NATS and follow their status.
@@ -57,6 +61,8 @@ fn main() -> ExitCode {
         Command::Call(a) => a.exec(),
         Command::Bench(a) => a.exec(),
         Command::Brush(a) => a.exec(),
+        Command::Run(a) => a.exec(),
+        Command::Dev(a) => a.exec(),
         Command::Push(a) => a.exec(),
         Command::Deploy(a) => a.exec(),
         Command::Remove(a) => a.exec(),

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod gen;
 pub mod metrics;
 pub mod push;
+pub mod run;
 pub mod templates;
 pub mod test;
 pub mod toolchain;

@@ -2,7 +2,7 @@
 //! the whole workflow) over NATS, following status until Deployed, Failed or
 //! the timeout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::deploy::{self, AppManifest, AppReport, DeployError, DeployOptions, NatsOptions};
@@ -55,7 +55,7 @@ pub async fn deploy_all(
         .collect();
     let Some(nats) = &opts.nats else {
         let paths: Vec<PathBuf> = manifests.into_iter().map(|(_, p)| p).collect();
-        let hint = deploy::deploy_hint(&paths);
+        let hint = deploy::deploy_hint(&paths, Some(&local_run_command(project)));
         return Deployed::NotConfigured {
             manifests: paths,
             hint,
@@ -169,4 +169,32 @@ fn single_app_version(apps: &[AppManifest]) -> String {
         "pelato-{}",
         &crate::util::digest::sha256_hex(text.as_bytes())[..12]
     )
+}
+
+/// The `pelato run` command that runs `project` locally: a message on its first
+/// task's source topic, with that task's first test input as the body.
+fn local_run_command(project: &Project) -> String {
+    let dir = &project.workflow.root;
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| dir.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .map_or_else(
+            || dir.display().to_string(),
+            |rel| {
+                if rel.as_os_str().is_empty() {
+                    ".".to_string()
+                } else {
+                    rel.display().to_string()
+                }
+            },
+        );
+    let first = project.workflow.tasks.first();
+    let topic = first.map_or_else(
+        || "topic".to_string(),
+        |t| super::concrete_subject(&t.source_topic),
+    );
+    let body = first
+        .and_then(|t| t.tests.first())
+        .map_or("hello", |c| c.input.as_str());
+    deploy::run_command(&shown, &topic, body)
 }

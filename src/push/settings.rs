@@ -24,7 +24,7 @@ pub(crate) fn parse_registry(input: &str) -> Result<ParsedRegistry, PushError> {
         PushError::InvalidSettings(format!(
             "registry {:?}: {why} (expected host[:port][/path], e.g. localhost:5000, \
              http://127.0.0.1:5000 or https://reg.example/team)",
-            redact_userinfo(input)
+            crate::util::url::redact_userinfo(input)
         ))
     };
     let s = input.trim();
@@ -128,15 +128,6 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
             Some(_) => None,
             None => Some((authority, None)),
         }
-    }
-}
-
-fn redact_userinfo(s: &str) -> String {
-    // Never echo credentials given inside a URL.
-    match (s.find("://"), s.find('@')) {
-        (Some(i), Some(at)) if at > i => format!("{}://<redacted>@{}", &s[..i], &s[at + 1..]),
-        (None, Some(at)) => format!("<redacted>@{}", &s[at + 1..]),
-        _ => s.to_string(),
     }
 }
 

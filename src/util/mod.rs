@@ -9,6 +9,7 @@
 //! | polling a future that does no I/O | [`poll::ready`] |
 //! | platform cache and data folders | [`dirs`] |
 //! | an error with its causes | [`error::chain`] |
+//! | a URL fit to print (no credentials) | [`url::redact_userinfo`] |
 
 pub mod digest;
 pub mod dirs;
@@ -16,3 +17,4 @@ pub mod error;
 pub mod fs;
 pub mod lock;
 pub mod poll;
+pub mod url;

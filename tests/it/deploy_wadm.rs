@@ -833,7 +833,7 @@ async fn single_app_merges_tasks_and_deploys() {
 
 #[test]
 fn hint_without_nats() {
-    let h = deploy::deploy_hint(&[PathBuf::from("demo/gen/convert/wadm.yaml")]);
+    let h = deploy::deploy_hint(&[PathBuf::from("demo/gen/convert/wadm.yaml")], None);
     assert!(
         h.contains("NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy"),
         "{h}"
@@ -842,4 +842,5 @@ fn hint_without_nats() {
         h.contains("wash app deploy demo/gen/convert/wadm.yaml"),
         "{h}"
     );
+    assert!(h.contains("pelato run <project> --send"), "{h}");
 }

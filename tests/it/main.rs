@@ -16,6 +16,7 @@ mod glue_roundtrip;
 mod go_modules;
 mod http_template;
 mod library_brush;
+mod local_run;
 mod original_projects;
 mod pipeline_go;
 mod push_registry;
