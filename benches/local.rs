@@ -115,7 +115,7 @@ fn main() {
         assert_eq!(outcome.failures, 0);
         let hops = hops.into_inner().unwrap();
         assert_eq!(hops.len(), 2 * n, "every message went through both stages");
-        let mut of =
+        let of =
             |c: &str| -> Vec<Duration> { hops.iter().filter(|h| h.0 == c).map(|h| h.1).collect() };
         let mut conv = of("temp-convert");
         let mut filt = of("anomaly-filter");
