@@ -465,3 +465,29 @@ pub fn routes_for<'h>(
     }
     (Routes::new(routes), problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_lines() {
+        let m = parse_line("sensors.a.raw {\"f\": 1}").unwrap();
+        assert_eq!(m.subject, "sensors.a.raw");
+        assert_eq!(m.body, b"{\"f\": 1}");
+        let m = parse_line("  ticks\t2026 x\r").unwrap();
+        assert_eq!((m.subject.as_str(), &m.body[..]), ("ticks", &b"2026 x"[..]));
+        let m = parse_line("empty.body").unwrap();
+        assert!(m.body.is_empty());
+        assert!(parse_line("").is_none());
+        assert!(parse_line("   ").is_none());
+        assert!(parse_line("# a comment").is_none());
+    }
+
+    #[test]
+    fn topics_must_be_concrete() {
+        assert!(check_topic("a.b").is_ok());
+        assert!(check_topic("a.*").unwrap_err().contains("wildcard"));
+        assert!(check_topic("a b").is_err());
+    }
+}

@@ -212,3 +212,37 @@ fn rebuild<'h>(d: &Dispatcher<'h>, ctx: &DevContext<'_, 'h>) {
     }
     d.set_routes(Routes::new(next));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_sees_inputs_not_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("tasks")).unwrap();
+        std::fs::create_dir_all(root.join("build")).unwrap();
+        std::fs::create_dir_all(root.join(".pelato")).unwrap();
+        std::fs::write(root.join("workflow.yaml"), "a").unwrap();
+        std::fs::write(root.join("tasks/a.go"), "package main").unwrap();
+        let before = Fingerprint::of(root);
+        // Outputs and hidden folders do not count.
+        std::fs::write(root.join("build/a.wasm"), "x").unwrap();
+        std::fs::write(root.join(".pelato/state"), "x").unwrap();
+        assert!(Fingerprint::of(root).changed_since(&before).is_empty());
+        // An edit (new size), a new file and a removal do.
+        std::fs::write(root.join("tasks/a.go"), "package main // v2").unwrap();
+        std::fs::write(root.join("tasks/b.go"), "package main").unwrap();
+        std::fs::remove_file(root.join("workflow.yaml")).unwrap();
+        let changed = Fingerprint::of(root).changed_since(&before);
+        assert_eq!(
+            changed,
+            [
+                PathBuf::from("tasks/a.go"),
+                PathBuf::from("tasks/b.go"),
+                PathBuf::from("workflow.yaml")
+            ]
+        );
+    }
+}

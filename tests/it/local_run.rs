@@ -224,10 +224,12 @@ fn run_routes_with_nats_wildcards() {
         )
     };
     let wf = format!(
-        "project_name: wild\ntasks:\n{}{}{}",
+        "project_name: wild\ntasks:\n{}{}{}{}{}",
         task("star", "in.*", "out.star"),
         task("tail", "in.>", "out.tail"),
-        task("exact", "in.x", "out.exact")
+        task("exact", "in.x", "out.exact"),
+        task("ping", "loop.a", "loop.b"),
+        task("pong", "loop.b", "loop.a")
     );
     std::fs::write(dir.path().join("workflow.yaml"), wf).unwrap();
     std::fs::create_dir(dir.path().join("tasks")).unwrap();
@@ -241,6 +243,7 @@ fn run_routes_with_nats_wildcards() {
         .args(["--send", "in.y.z", "yz"])
         .args(["--send", "other", "o"])
         .args(["--send", "in.p", "panic please"])
+        .args(["--send", "loop.a", "r", "--max-hops", "5"])
         .output()
         .unwrap();
     // One delivery panicked (star and tail both got `panic please`).
@@ -255,6 +258,12 @@ fn run_routes_with_nats_wildcards() {
     assert!(failed
         .iter()
         .all(|f| f["error"].as_str().unwrap().contains("asked to panic")));
+    // A task publishing to its own topic is stopped after --max-hops, and it says so.
+    assert_eq!(hops(&lines, "ping").len() + hops(&lines, "pong").len(), 5);
+    let dropped: Vec<_> = lines.iter().filter(|l| l["dropped"].is_string()).collect();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(dropped[0]["topic"], "loop.b");
+    assert!(dropped[0]["dropped"].as_str().unwrap().contains("loop"));
 }
 
 /// A `pelato run`/`dev` in the background with its output collected line by line.
@@ -551,4 +560,81 @@ fn dev_swaps_a_rebuilt_task_without_losing_messages() {
         published_on(l, "greet.out").contains(&"goodbye c".to_string())
     });
     assert!(dev.interrupt().success());
+}
+
+#[test]
+fn run_feeds_dbsync_from_a_chain_and_writes_with_db() {
+    use crate::support::postgres::Postgres;
+    use crate::support::project::{TestProject, CONVERT};
+    let wf = r#"project_name: chain-db
+tasks:
+  - name: relay
+    type: processor_nats
+    code: convert.go
+    targets: [edge]
+    source_topic: sensors.raw
+    dest_topic: sensors.converted
+    component_name: relay
+    version: 1.0.0
+  - name: store
+    type: dbsync
+    code: convert.go
+    targets: [cloud]
+    source_topic: sensors.converted
+    component_name: store
+    version: 1.0.0
+"#;
+    let p = TestProject::new(wf, &[("convert.go", CONVERT)]);
+    // Without --db: the SQL the task would run is shown on its hop.
+    let out = pelato()
+        .arg("run")
+        .arg(p.path())
+        .args(["--once", "--output", "json", "-q"])
+        .args([
+            "--send",
+            "sensors.raw",
+            r#"{"sensor":"a","fahrenheit":212}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    let store = hops(&lines, "store");
+    assert_eq!(store.len(), 1, "{lines:?}");
+    let sql = store[0]["sql"].as_array().expect("sql on the dbsync hop");
+    assert!(
+        sql.iter()
+            .any(|s| s["sql"].as_str().unwrap().contains("INSERT")),
+        "{sql:?}"
+    );
+
+    // With --db: rows written to a real Postgres.
+    let pg = Postgres::start();
+    let out = pelato()
+        .arg("run")
+        .arg(p.path())
+        .args(["--once", "--db", "--output", "json", "-q"])
+        .args(["--send", "sensors.raw", r#"{"sensor":"b","fahrenheit":32}"#])
+        .args([
+            "--send",
+            "sensors.raw",
+            r#"{"sensor":"c","fahrenheit":212}"#,
+        ])
+        .envs(pg.env())
+        .env_remove("POSTGRES_TLS_REQUIRED")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pg.psql("SELECT string_agg(payload->>'sensor', ',' ORDER BY payload->>'sensor') FROM pelato_events"),
+        "b,c"
+    );
 }
