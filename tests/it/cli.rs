@@ -1,18 +1,7 @@
 //! The `pelato` binary as users run it: exit codes, stdout, stderr.
 
 use crate::support::project as support;
-
-use std::path::Path;
-use std::process::Command;
-
-fn pelato() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
-    c.env(
-        "PELATO_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
-    );
-    c
-}
+use crate::support::project::pelato;
 
 #[test]
 fn call_prints_exactly_the_published_body() {

@@ -13,14 +13,10 @@ use nats_support::{start_wadm, unique_lattice, NatsServer};
 use registry_support::Registry;
 
 fn pelato() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
-    c.env(
-        "PELATO_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
-    )
-    .env_remove("REGISTRY_URL")
-    .env_remove("NATS_HOST")
-    .env_remove("NATS_PORT");
+    let mut c = crate::support::project::pelato();
+    c.env_remove("REGISTRY_URL")
+        .env_remove("NATS_HOST")
+        .env_remove("NATS_PORT");
     c
 }
 

@@ -2,24 +2,14 @@
 //! embedded wasmtime, a real HTTP client, a real `nats-server`.
 
 use crate::support::nats::{free_port, NatsServer};
-use crate::support::project::{copy_example, copy_project};
+use crate::support::project::{copy_example, copy_project, pelato};
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn pelato() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pelato"));
-    c.env(
-        "PELATO_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
-    );
-    c
-}
 
 /// JSON lines of a `--output json` run.
 fn json_lines(stdout: &[u8]) -> Vec<Value> {
@@ -27,6 +17,15 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
+}
+
+/// Asserts that a run succeeded (showing its stderr if not).
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Bodies published on `subject` across all hops, sorted.
@@ -169,11 +168,7 @@ fn run_reads_stdin_and_refuses_bad_input() {
         .write_all(b"# a comment\n\nsensors.a.raw {\"sensor\":\"a\",\"fahrenheit\":32}\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         published_on(&json_lines(&out.stdout), "sensors.celsius"),
         [r#"{"sensor":"a","celsius":0}"#]
@@ -597,11 +592,7 @@ tasks:
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let lines = json_lines(&out.stdout);
     let store = hops(&lines, "store");
     assert_eq!(store.len(), 1, "{lines:?}");
@@ -628,11 +619,7 @@ tasks:
         .env_remove("POSTGRES_TLS_REQUIRED")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         pg.psql("SELECT string_agg(payload->>'sensor', ',' ORDER BY payload->>'sensor') FROM pelato_events"),
         "b,c"

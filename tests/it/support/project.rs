@@ -127,3 +127,13 @@ func exec_task(arg string) string {
 	return string(b)
 }
 "#;
+
+/// The `pelato` binary under test, with the shared test cache.
+pub fn pelato() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pelato"));
+    c.env(
+        "PELATO_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pelato-test-cache"),
+    );
+    c
+}
