@@ -155,11 +155,6 @@ impl<'h> Dispatcher<'h> {
         self.route(msg, 0, &tree);
     }
 
-    /// [`Dispatcher::inject`] from a thread outside the runtime.
-    pub fn inject_blocking(&self, msg: Message) {
-        self.rt.block_on(self.inject(msg))
-    }
-
     /// Queues an HTTP request for its task; the answer goes to the request's
     /// reply channel.
     pub(crate) async fn http(&self, r: super::http::Request) {
