@@ -96,6 +96,8 @@ pub struct RenderedTask {
     pub app_name: String,
     /// Warnings from manifest validation.
     pub warnings: Vec<String>,
+    /// The platform it was rendered for (part of the build cache key).
+    pub platform: crate::workflow::Platform,
 }
 
 /// A task written to disk.
@@ -281,7 +283,7 @@ impl Generator {
                 task: task.name.clone(),
                 template: task.template.clone(),
             })?;
-        let world = self.wit.world(template)?;
+        let world = self.wit.world_for(template, wf.platform)?;
         let max_message_bytes = task
             .max_message_size
             .or(wf.max_message_size)
@@ -365,6 +367,7 @@ impl Generator {
             max_message_bytes,
             app_name: app_name(wf, task),
             warnings,
+            platform: wf.platform,
         })
     }
 
@@ -445,9 +448,7 @@ impl Generator {
 /// analysis`, component `celsius_to_kelvin_conversion` →
 /// `temperature-data-analysis-celsius-to-kelvin-conversion`.
 pub fn app_name(wf: &Workflow, task: &Task) -> String {
-    format!("{}-{}", wf.project_slug(), task.component_name)
-        .to_ascii_lowercase()
-        .replace(['_', '.'], "-")
+    wf.app_name(task)
 }
 
 /// Path where `build` writes a task's component.

@@ -18,6 +18,7 @@ mod http_template;
 mod library_brush;
 mod original_projects;
 mod pipeline_go;
+mod platform;
 mod push_registry;
 mod snapshot;
 mod toolchain_cli;
