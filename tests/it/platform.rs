@@ -212,3 +212,117 @@ fn v2_build_of_the_example_imports_config_rc1_and_passes_its_tests() {
         "{text}"
     );
 }
+
+/// A project using every template, generated for wasmCloud 2: one
+/// WorkloadDeployment per task and target, each valid against the vendored
+/// v2.7.0 CRD, declaring every interface the component's world uses.
+#[test]
+fn v2_gen_writes_a_valid_workload_deployment_per_task_and_target() {
+    let wf = r#"project_name: all v2
+platform: wasmcloud-v2
+tasks:
+  - name: proc
+    type: processor_nats
+    code: echo.go
+    targets: [edge, cloud]
+    source_topic: in.proc.*
+    dest_topic: out.proc
+    component_name: proc_one
+    version: 1.2.3
+    instances: 3
+  - name: web
+    type: http_producer_nats
+    code: echo.go
+    targets: [edge]
+    source_topic: in.web
+    dest_topic: out.web
+    component_name: web
+    version: 1.0.0
+    http_host: ingest.example.com
+  - name: db
+    type: dbsync
+    code: echo.go
+    targets: [cloud]
+    source_topic: in.db
+    component_name: db
+    version: 1.0.0
+    config: { table: readings }
+"#;
+    let p = TestProject::new(wf, &[("echo.go", ECHO)]);
+    let mut project = p.load();
+    project.settings.postgres_database = Some("sensors".into());
+    let reports = pelato::pipeline::gen(&project);
+    let mut docs = std::collections::BTreeMap::new();
+    for r in &reports {
+        let g = r.gen.as_ref().unwrap().as_ref().unwrap();
+        assert!(!g.manifest_path().exists(), "no wadm manifest for v2");
+        let text = std::fs::read_to_string(g.workload_path()).unwrap();
+        for d in serde_yaml::Deserializer::from_str(&text) {
+            let v: serde_json::Value = serde::Deserialize::deserialize(d).unwrap();
+            assert_eq!(pelato::workload::validate(&v), Vec::<String>::new());
+            docs.insert(v["metadata"]["name"].as_str().unwrap().to_string(), v);
+        }
+    }
+    assert_eq!(
+        docs.keys().collect::<Vec<_>>(),
+        [
+            "all-v2-db",
+            "all-v2-proc-one-cloud",
+            "all-v2-proc-one-edge",
+            "all-v2-web"
+        ]
+    );
+    let spec = |name: &str| docs[name]["spec"]["template"]["spec"].clone();
+    let iface = |name: &str, pkg: &str| -> serde_json::Value {
+        spec(name)["hostInterfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["package"] == pkg)
+            .unwrap_or_else(|| panic!("{name} declares {pkg}"))
+            .clone()
+    };
+    // several targets: one per host group, each with all the replicas
+    for t in ["edge", "cloud"] {
+        let n = format!("all-v2-proc-one-{t}");
+        assert_eq!(docs[&n]["spec"]["replicas"], 3);
+        assert_eq!(
+            spec(&n)["hostSelector"],
+            serde_json::json!({ "hostgroup": t })
+        );
+        assert_eq!(spec(&n)["components"][0]["name"], "proc-one");
+    }
+    let m = iface("all-v2-proc-one-edge", "messaging");
+    assert_eq!(m["version"], "0.2.0");
+    assert_eq!(m["interfaces"], serde_json::json!(["consumer", "handler"]));
+    assert_eq!(m["config"]["subscriptions"], "in.proc.*");
+    let c = iface("all-v2-proc-one-edge", "config");
+    assert_eq!(c["version"], "0.2.0-rc.1");
+    assert_eq!(c["config"]["dest-topic"], "out.proc");
+    assert_eq!(
+        spec("all-v2-proc-one-edge")["hostInterfaces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // HTTP: routed by Host header
+    let h = iface("all-v2-web", "http");
+    assert_eq!(h["namespace"], "wasi");
+    assert_eq!(h["interfaces"], serde_json::json!(["incoming-handler"]));
+    assert_eq!(h["config"]["host"], "ingest.example.com");
+    // dbsync: postgres with the database, the table as runtime config
+    let pg = iface("all-v2-db", "postgres");
+    assert_eq!(pg["version"], "0.1.1-draft");
+    assert_eq!(pg["interfaces"], serde_json::json!(["query"]));
+    assert_eq!(pg["config"]["database"], "sensors");
+    assert_eq!(iface("all-v2-db", "config")["config"]["table"], "readings");
+
+    // v1 (the default) still writes wadm manifests only
+    let mut project = p.load();
+    project.workflow.platform = Platform::WasmcloudV1;
+    for r in pelato::pipeline::gen(&project) {
+        let g = r.gen.unwrap().unwrap();
+        assert!(g.manifest_path().is_file() && !g.workload_path().exists());
+    }
+}
