@@ -157,6 +157,9 @@ impl RemoveArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let project = super::load_project(&self.project.project, &self.platform)?;
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
+        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to remove applications from");
         };
@@ -200,6 +203,9 @@ impl StatusArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let project = super::load_project(&self.project.project, &self.platform)?;
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
+        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to ask");
         };

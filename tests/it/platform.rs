@@ -326,3 +326,41 @@ tasks:
         assert!(g.manifest_path().is_file() && !g.workload_path().exists());
     }
 }
+
+/// `brush --platform wasmcloud-v2` runs every stage it can (gen, build, test,
+/// push to the local OCI layout) and, as deploying to `wash host` fleets is
+/// not there yet, ends with the `kubectl apply` of each WorkloadDeployment;
+/// `status` says what to use instead of pretending to ask wadm.
+#[test]
+fn v2_brush_stops_after_push_with_the_kubectl_commands() {
+    let dir = support::copy_example();
+    let out = pelato()
+        .args(["brush", "--platform", "wasmcloud-v2"])
+        .arg(dir.path())
+        .env_remove("NATS_HOST")
+        .env_remove("REGISTRY_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let wd = dir.path().join("gen/temp-convert/workloaddeployment.yaml");
+    assert!(wd.is_file());
+    assert!(
+        err.contains(&format!("kubectl apply -f {}", wd.display())),
+        "{err}"
+    );
+    assert!(dir.path().join(".pelato/oci/index.json").is_file(), "{err}");
+
+    let out = pelato()
+        .args(["status", "--platform", "wasmcloud-v2"])
+        .arg(dir.path())
+        .env("NATS_HOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("platform wasmcloud-v2: status and remove over NATS are not available yet"),
+        "{err}"
+    );
+}
