@@ -156,6 +156,8 @@ pub fn cache_key_with(
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(b"\0");
     h.update(toolchain.identity().as_bytes());
+    h.update(b"\0platform ");
+    h.update(task.rendered.platform.as_str().as_bytes());
     h.update(b"\0");
     for (name, content) in &task.rendered.files {
         h.update(name.as_bytes());

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::glue::{self, GlueOptions};
 use crate::templates::{TemplateSet, Wit};
-use crate::workflow::{Task, Workflow};
+use crate::workflow::{Platform, Task, Workflow};
 
 /// Name of the directory, under the project, that holds generated task modules.
 pub const GEN_DIR: &str = "gen";
@@ -96,6 +96,8 @@ pub struct RenderedTask {
     pub app_name: String,
     /// Warnings from manifest validation.
     pub warnings: Vec<String>,
+    /// The platform it was rendered for (part of the build cache key).
+    pub platform: crate::workflow::Platform,
 }
 
 /// A task written to disk.
@@ -111,6 +113,11 @@ impl GeneratedTask {
     /// Path of the task's wadm manifest.
     pub fn manifest_path(&self) -> PathBuf {
         self.dir.join(MANIFEST_FILE)
+    }
+
+    /// Path of the task's WorkloadDeployments (wasmCloud 2).
+    pub fn workload_path(&self) -> PathBuf {
+        self.dir.join(crate::workload::WORKLOAD_FILE)
     }
 }
 
@@ -168,6 +175,15 @@ pub enum GenError {
         /// Task name.
         task: String,
         /// wadm-types' findings.
+        problems: Vec<String>,
+    },
+    /// A generated WorkloadDeployment does not validate against the
+    /// runtime-operator's CRD schema (wasmCloud 2).
+    #[error("task `{task}`: the generated WorkloadDeployment is invalid against the {} CRD:\n{}", crate::workload::CRD_VERSION, problems.join("\n"))]
+    Workload {
+        /// Task name.
+        task: String,
+        /// Each problem, with its path.
         problems: Vec<String>,
     },
     /// The user's task file has a problem gen can see.
@@ -281,7 +297,7 @@ impl Generator {
                 task: task.name.clone(),
                 template: task.template.clone(),
             })?;
-        let world = self.wit.world(template)?;
+        let world = self.wit.world_for(template, wf.platform)?;
         let max_message_bytes = task
             .max_message_size
             .or(wf.max_message_size)
@@ -331,8 +347,56 @@ impl Generator {
                 });
             }
         }
-        let manifest = render(MANIFEST_FILE, &template.manifest)?;
-        let warnings = validate_manifest(&task.name, &manifest)?;
+        let (manifest_file, manifest, warnings) = match wf.platform {
+            Platform::WasmcloudV1 => {
+                let manifest = render(MANIFEST_FILE, &template.manifest)?;
+                let warnings = validate_manifest(&task.name, &manifest)?;
+                (MANIFEST_FILE, manifest, warnings)
+            }
+            Platform::WasmcloudV2 => {
+                let w = &self.wit.resolve.worlds[world];
+                let interfaces = w
+                    .imports
+                    .keys()
+                    .chain(w.exports.keys())
+                    .map(|k| self.wit.resolve.name_world_key(k))
+                    .collect();
+                let mut runtime_settings = template.meta.effective_settings(&task.config);
+                if let Some(dest) = &task.dest_topic {
+                    runtime_settings.insert(DEST_TOPIC_KEY.to_string(), dest.clone());
+                }
+                let inputs = crate::workload::WorkloadInputs {
+                    image: default_image(wf, task, settings),
+                    interfaces,
+                    settings: runtime_settings,
+                    database: settings
+                        .postgres_database
+                        .clone()
+                        .unwrap_or_else(|| "postgres".into()),
+                };
+                let docs = crate::workload::workload_deployments(wf, task, &inputs);
+                let problems: Vec<String> = docs
+                    .iter()
+                    .flat_map(|d| {
+                        let name = d["metadata"]["name"].as_str().unwrap_or("?").to_string();
+                        crate::workload::validate(d)
+                            .into_iter()
+                            .map(move |p| format!("WorkloadDeployment {name}: {p}"))
+                    })
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(GenError::Workload {
+                        task: task.name.clone(),
+                        problems,
+                    });
+                }
+                (
+                    crate::workload::WORKLOAD_FILE,
+                    crate::workload::to_yaml(&docs),
+                    Vec::new(),
+                )
+            }
+        };
 
         let mut files = BTreeMap::new();
         // in a project with its own go.mod, the task's package lives inside the
@@ -356,7 +420,7 @@ impl Generator {
         for (shown, name, src) in user_files {
             files.insert(name, format!("{tag}//line {}:1\n{src}", shown.display()));
         }
-        files.insert(MANIFEST_FILE.to_string(), manifest);
+        files.insert(manifest_file.to_string(), manifest);
         Ok(RenderedTask {
             task: task.name.clone(),
             component: task.component_name.clone(),
@@ -365,6 +429,7 @@ impl Generator {
             max_message_bytes,
             app_name: app_name(wf, task),
             warnings,
+            platform: wf.platform,
         })
     }
 
@@ -445,9 +510,7 @@ impl Generator {
 /// analysis`, component `celsius_to_kelvin_conversion` →
 /// `temperature-data-analysis-celsius-to-kelvin-conversion`.
 pub fn app_name(wf: &Workflow, task: &Task) -> String {
-    format!("{}-{}", wf.project_slug(), task.component_name)
-        .to_ascii_lowercase()
-        .replace(['_', '.'], "-")
+    wf.app_name(task)
 }
 
 /// Path where `build` writes a task's component.

@@ -49,6 +49,17 @@ mod bindings {
     });
 }
 
+/// `wasi:config/store@0.2.0-rc.1`, what wasmCloud 2.x hosts serve: the
+/// harness links it beside `@0.2.0-draft`, so components built for either
+/// platform run here.
+mod bindings_v2 {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "pelato:templates/harness-host-v2",
+        imports: { default: async },
+    });
+}
+
 use bindings::wasmcloud::messaging::types::BrokerMessage;
 
 /// The export through which the harness delivers messages.
@@ -284,17 +295,38 @@ impl WasiHttpView for HostState {
 
 impl bindings::wasmcloud::messaging::types::Host for HostState {}
 
-impl bindings::wasi::config::store::Host for HostState {
+impl bindings::wasi::config0_2_0_draft::store::Host for HostState {
     async fn get(
         &mut self,
         key: String,
-    ) -> Result<Option<String>, bindings::wasi::config::store::Error> {
+    ) -> Result<Option<String>, bindings::wasi::config0_2_0_draft::store::Error> {
         Ok(self.runtime_config.get(&key).cloned())
     }
 
     async fn get_all(
         &mut self,
-    ) -> Result<Vec<(String, String)>, bindings::wasi::config::store::Error> {
+    ) -> Result<Vec<(String, String)>, bindings::wasi::config0_2_0_draft::store::Error> {
+        let mut all: Vec<_> = self
+            .runtime_config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+}
+
+impl bindings_v2::wasi::config0_2_0_rc_1::store::Host for HostState {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> Result<Option<String>, bindings_v2::wasi::config0_2_0_rc_1::store::Error> {
+        Ok(self.runtime_config.get(&key).cloned())
+    }
+
+    async fn get_all(
+        &mut self,
+    ) -> Result<Vec<(String, String)>, bindings_v2::wasi::config0_2_0_rc_1::store::Error> {
         let mut all: Vec<_> = self
             .runtime_config
             .iter()
@@ -430,6 +462,11 @@ impl Harness {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
         bindings::HarnessHost::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(load_err)?;
+        bindings_v2::HarnessHostV2::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
             &mut linker,
             |s| s,
         )

@@ -43,6 +43,7 @@ pub mod templates;
 pub mod toolchain;
 pub mod util;
 pub mod workflow;
+pub mod workload;
 
 /// Default largest message payload a component accepts: NATS' default
 /// `max_payload` (1 MiB). Override with `max_message_size` in workflow.yaml.

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use wit_parser::{PackageId, Resolve, WorldId};
 
+use crate::workflow::Platform;
+
 /// The WIT files PELATO builds against, as (path, contents); dependencies first.
 pub const WIT_FILES: &[(&str, &str)] = &[
     (
@@ -64,6 +66,10 @@ pub const WIT_FILES: &[(&str, &str)] = &[
         include_str!("../wit/deps/config/store.wit"),
     ),
     (
+        "wit/deps/config-rc1/store.wit",
+        include_str!("../wit/deps/config-rc1/store.wit"),
+    ),
+    (
         "wit/deps/postgres/types.wit",
         include_str!("../wit/deps/postgres/types.wit"),
     ),
@@ -92,8 +98,15 @@ pub struct TemplateMeta {
     /// Other accepted spellings of `type`.
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// WIT world, e.g. `pelato:templates/processor-nats@0.1.0`.
+    /// WIT world for wasmCloud 1.x (`platform: wasmcloud-v1`), e.g.
+    /// `pelato:templates/processor-nats@0.1.0`.
     pub world: String,
+    /// WIT world for wasmCloud 2.x (`platform: wasmcloud-v2`), e.g.
+    /// `pelato:templates/processor-nats-v2@0.1.0`: the same imports with
+    /// `wasi:config/store@0.2.0-rc.1`. A template without one cannot build
+    /// for wasmCloud 2.
+    #[serde(default)]
+    pub world_v2: Option<String>,
     /// One-line description.
     pub description: String,
     /// Task fields this template needs (checked when the project loads),
@@ -110,6 +123,16 @@ pub struct TemplateMeta {
     /// `config:`), and the glue reads it with `pelatoSetting(name)`.
     #[serde(default)]
     pub settings: std::collections::BTreeMap<String, SettingMeta>,
+}
+
+impl TemplateMeta {
+    /// The world the template builds against on `platform`, if it has one.
+    pub fn world_for(&self, platform: Platform) -> Option<&str> {
+        match platform {
+            Platform::WasmcloudV1 => Some(&self.world),
+            Platform::WasmcloudV2 => self.world_v2.as_deref(),
+        }
+    }
 }
 
 /// One template setting (`[settings.<name>]` in template.toml).
@@ -287,6 +310,14 @@ pub enum TemplateError {
         world: String,
         /// Cause.
         message: String,
+    },
+    /// The template has no world for the platform asked for.
+    #[error("template `{template}` has no world for platform `{platform}` — fix: add `world_v2 = \"<package>/<world>@<version>\"` (the template's world with `wasi:config/store@0.2.0-rc.1`) to its template.toml, or use `platform: wasmcloud-v1`")]
+    NoWorld {
+        /// Template name.
+        template: String,
+        /// The platform.
+        platform: Platform,
     },
     /// The environment or the project's `.env` (where `PELATO_TEMPLATES` may be set) is invalid.
     #[error(transparent)]
@@ -515,24 +546,45 @@ impl Wit {
                     dir: dir.clone(),
                     file: "world.wit".into(),
                     message: format!("{e:#}"),
-                    fix: "world.wit must hold one WIT package; it may use wasmcloud:messaging@0.2.0".into(),
+                    fix: "world.wit must hold one WIT package; it may use wasmcloud:messaging@0.2.0, wasi:config@0.2.0-draft (wasmCloud 1), wasi:config@0.2.0-rc.1 (wasmCloud 2) and wasmcloud:postgres@0.1.1-draft".into(),
                 })?;
             }
         }
         for t in set.iter() {
-            wit.world(t)?;
+            for p in Platform::ALL {
+                if t.meta.world_for(p).is_some() {
+                    wit.world_for(t, p)?;
+                }
+            }
         }
         Ok(wit)
     }
 
-    /// Finds the world a template names.
+    /// Finds the world a template names for wasmCloud 1.x (`world`).
     pub fn world(&self, template: &Template) -> Result<WorldId, TemplateError> {
+        self.world_for(template, Platform::WasmcloudV1)
+    }
+
+    /// Finds the world a template builds against on `platform` (`world` or
+    /// `world_v2` in its template.toml).
+    pub fn world_for(
+        &self,
+        template: &Template,
+        platform: Platform,
+    ) -> Result<WorldId, TemplateError> {
+        let name = template
+            .meta
+            .world_for(platform)
+            .ok_or_else(|| TemplateError::NoWorld {
+                template: template.meta.name.clone(),
+                platform,
+            })?;
         // `pelato:templates/processor-nats@0.1.0` → world `processor-nats` of the main package
         self.resolve
-            .select_world(&[self.main], Some(&template.meta.world))
+            .select_world(&[self.main], Some(name))
             .map_err(|e| TemplateError::World {
                 template: template.meta.name.clone(),
-                world: template.meta.world.clone(),
+                world: name.to_string(),
                 message: format!("{e:#}"),
             })
     }
@@ -559,6 +611,25 @@ mod tests {
             let w = wit.world(t).unwrap();
             let world = &wit.resolve.worlds[w];
             assert!(!world.exports.is_empty(), "{} exports nothing", t.meta.name);
+            // the v2 world: the same imports and exports, config at rc.1
+            let names = |id: WorldId, imports: bool| -> Vec<String> {
+                let w = &wit.resolve.worlds[id];
+                let m = if imports { &w.imports } else { &w.exports };
+                m.keys().map(|k| wit.resolve.name_world_key(k)).collect()
+            };
+            let v2 = wit.world_for(t, Platform::WasmcloudV2).unwrap();
+            let v1_imports: Vec<_> = names(w, true)
+                .into_iter()
+                .map(|i| {
+                    i.replace(
+                        "wasi:config/store@0.2.0-draft",
+                        "wasi:config/store@0.2.0-rc.1",
+                    )
+                })
+                .collect();
+            assert_eq!(names(v2, true), v1_imports, "{}", t.meta.name);
+            assert!(names(v2, true).contains(&"wasi:config/store@0.2.0-rc.1".to_string()));
+            assert_eq!(names(v2, false), names(w, false), "{}", t.meta.name);
         }
         assert_eq!(set.get("processing").unwrap().meta.name, "processor_nats");
         assert_eq!(set.get("producer").unwrap().meta.name, "producer_nats");

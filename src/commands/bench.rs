@@ -37,7 +37,7 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = super::load_project(&self.project)?;
+        let project = super::load_project(&self.project, &self.opts.platform)?;
         for c in &self.components {
             project.task(c)?;
         }

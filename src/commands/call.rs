@@ -47,7 +47,7 @@ pub struct CallArgs {
 impl CallArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = super::load_project(&self.project)?;
+        let project = super::load_project(&self.project, &self.opts.platform)?;
         let task = project.task(&self.component)?.clone();
         let body = match (&self.input, &self.input_file) {
             (Some(s), _) => s.clone().into_bytes(),

@@ -124,6 +124,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     project: ProjectArg,
     #[command(flatten)]
+    platform: super::PlatformArg,
+    #[command(flatten)]
     stage: DeployStageArgs,
     #[command(flatten)]
     out: super::OutputOpts,
@@ -133,7 +135,7 @@ impl DeployArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let run = super::Run::start("deploy", &self.out);
-        let project = super::load_project(&self.project.project)?;
+        let project = super::load_project(&self.project.project, &self.platform)?;
         let mut reports = pipeline::gen(&project);
         deploy_stage(&run, &project, &mut reports, &self.stage)?;
         Ok(run.finish(&project, &reports, 1, None))
@@ -146,13 +148,18 @@ pub struct RemoveArgs {
     #[command(flatten)]
     project: ProjectArg,
     #[command(flatten)]
+    platform: super::PlatformArg,
+    #[command(flatten)]
     nats: NatsArgs,
 }
 
 impl RemoveArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = super::load_project(&self.project.project)?;
+        let project = super::load_project(&self.project.project, &self.platform)?;
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
+        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to remove applications from");
         };
@@ -187,13 +194,18 @@ pub struct StatusArgs {
     #[command(flatten)]
     project: ProjectArg,
     #[command(flatten)]
+    platform: super::PlatformArg,
+    #[command(flatten)]
     nats: NatsArgs,
 }
 
 impl StatusArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = super::load_project(&self.project.project)?;
+        let project = super::load_project(&self.project.project, &self.platform)?;
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
+        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to ask");
         };

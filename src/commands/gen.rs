@@ -12,6 +12,8 @@ pub struct GenArgs {
     #[command(flatten)]
     project: ProjectArg,
     #[command(flatten)]
+    platform: super::PlatformArg,
+    #[command(flatten)]
     out: OutputOpts,
 }
 
@@ -19,7 +21,7 @@ impl GenArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let run = Run::start("gen", &self.out);
-        let project = super::load_project(&self.project.project)?;
+        let project = super::load_project(&self.project.project, &self.platform)?;
         let reports = pipeline::gen(&project);
         for r in &reports {
             if let Some(Ok(g)) = &r.gen {

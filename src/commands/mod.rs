@@ -22,9 +22,26 @@ use std::time::{Duration, Instant, SystemTime};
 use pelato::pipeline::{Project, RunOptions, TaskReport};
 use pelato::report::{RunMeta, RunRecord};
 
+/// `--platform`: the wasmCloud generation, for commands whose result depends on it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PlatformArg {
+    /// wasmCloud generation to build, generate and deploy for: `wasmcloud-v1`
+    /// (wadm) or `wasmcloud-v2` (WorkloadDeployments, `wash host`). Overrides
+    /// `platform:` in workflow.yaml for this run.
+    #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
+    pub platform: Option<pelato::workflow::Platform>,
+}
+
+fn parse_platform(s: &str) -> Result<pelato::workflow::Platform, String> {
+    s.parse()
+        .map_err(|e: pelato::workflow::UnknownPlatform| e.to_string())
+}
+
 /// Options shared by commands that build.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BuildOpts {
+    #[command(flatten)]
+    pub platform: PlatformArg,
     /// Parallel build jobs (default: CPU count; PARALLEL_BUILD=false means 1).
     #[arg(short = 'j', long = "jobs")]
     pub jobs: Option<usize>,
@@ -308,8 +325,11 @@ pub fn write_stdout(bytes: &[u8]) {
 
 /// Loads the project and prints the notes about how its workflow.yaml was
 /// read (stderr, so JSON on stdout stays clean).
-pub fn load_project(dir: &std::path::Path) -> anyhow::Result<Project> {
-    let project = Project::load(dir)?;
+pub fn load_project(dir: &std::path::Path, platform: &PlatformArg) -> anyhow::Result<Project> {
+    let mut project = Project::load(dir)?;
+    if let Some(p) = platform.platform {
+        project.workflow.platform = p;
+    }
     for note in &project.workflow.notes {
         eprintln!("note: {note}");
     }
@@ -352,7 +372,7 @@ impl Started {
         out: &OutputOpts,
     ) -> anyhow::Result<Started> {
         let run = std::sync::Arc::new(Run::start(command, out));
-        let project = load_project(&project.project)?;
+        let project = load_project(&project.project, &build.platform)?;
         // Selection order: the project's pin, PELATO_GO/PELATO_TINYGO, the managed store, PATH.
         let selection = pelato::toolchain::select_for_build(
             &project.env,

@@ -69,7 +69,7 @@ impl PushArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         if self.from_layout {
-            let project = super::load_project(&self.project.project)?;
+            let project = super::load_project(&self.project.project, &self.opts.platform)?;
             let layout = self.layout.clone().unwrap_or_else(|| {
                 project
                     .workflow

@@ -3,14 +3,17 @@
 use std::process::ExitCode;
 
 use pelato::templates::{TemplateOrigin, TemplateSet, Wit};
+use pelato::workflow::Platform;
 
 use super::ProjectArg;
 
-/// List the built-in and user templates with their WIT worlds.
+/// List the built-in and user templates with their WIT world on each platform.
 #[derive(clap::Args, Debug)]
 pub struct TemplatesArgs {
     #[command(flatten)]
     project: ProjectArg,
+    #[command(flatten)]
+    platform: super::PlatformArg,
 }
 
 impl TemplatesArgs {
@@ -33,14 +36,25 @@ impl TemplatesArgs {
                 "{}{aliases}  [{origin}]\n  {}\n",
                 t.meta.name, t.meta.description
             ));
-            let world = wit.world(t)?;
-            let w = &wit.resolve.worlds[world];
-            out.push_str(&format!("  world {}\n", t.meta.world));
-            for k in w.imports.keys() {
-                out.push_str(&format!("    import {}\n", wit.resolve.name_world_key(k)));
-            }
-            for k in w.exports.keys() {
-                out.push_str(&format!("    export {}\n", wit.resolve.name_world_key(k)));
+            let platforms: Vec<Platform> = match self.platform.platform {
+                Some(p) => vec![p],
+                None => Platform::ALL.to_vec(),
+            };
+            for p in platforms {
+                let Some(name) = t.meta.world_for(p) else {
+                    out.push_str(&format!(
+                        "  {p}: no world (add `world_v2` to template.toml)\n"
+                    ));
+                    continue;
+                };
+                let w = &wit.resolve.worlds[wit.world_for(t, p)?];
+                out.push_str(&format!("  {p}: world {name}\n"));
+                for k in w.imports.keys() {
+                    out.push_str(&format!("    import {}\n", wit.resolve.name_world_key(k)));
+                }
+                for k in w.exports.keys() {
+                    out.push_str(&format!("    export {}\n", wit.resolve.name_world_key(k)));
+                }
             }
             for (name, s) in &t.meta.settings {
                 let default = if s.default.is_empty() {

@@ -181,7 +181,7 @@ fn list(store: &Store, a: ListArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (pin, where_) = if a.project.join("workflow.yaml").is_file() {
-        match super::load_project(&a.project) {
+        match super::load_project(&a.project, &super::PlatformArg::default()) {
             Ok(p) => (
                 p.workflow.toolchain.clone(),
                 format!("project {}", a.project.display()),

@@ -13,12 +13,14 @@ use super::ProjectArg;
 pub struct VendorArgs {
     #[command(flatten)]
     project: ProjectArg,
+    #[command(flatten)]
+    platform: super::PlatformArg,
 }
 
 impl VendorArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let project = super::load_project(&self.project.project)?;
+        let project = super::load_project(&self.project.project, &self.platform)?;
         let reports = pipeline::gen(&project);
         if let Some((stage, msg)) = reports.iter().find_map(|r| r.failure()) {
             anyhow::bail!("{stage} failed, nothing vendored:\n{msg}");

@@ -53,6 +53,29 @@ pub async fn deploy_all(
             _ => None,
         })
         .collect();
+    if project.workflow.platform == crate::workflow::Platform::WasmcloudV2 {
+        // wasmCloud 2: no wadm. The WorkloadDeployments are for the operator.
+        let paths: Vec<PathBuf> = reports
+            .iter()
+            .filter(|r| r.failure().is_none())
+            .filter_map(|r| match &r.gen {
+                Some(Ok(g)) => Some(g.workload_path()),
+                _ => None,
+            })
+            .collect();
+        let hint = format!(
+            "platform wasmcloud-v2: apply the WorkloadDeployments with the runtime-operator: {} (PELATO's own deploy to `wash host` fleets over NATS is not available yet)",
+            paths
+                .iter()
+                .map(|p| format!("kubectl apply -f {}", p.display()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        return Deployed::NotConfigured {
+            manifests: paths,
+            hint,
+        };
+    }
     let Some(nats) = &opts.nats else {
         let paths: Vec<PathBuf> = manifests.into_iter().map(|(_, p)| p).collect();
         let hint = deploy::deploy_hint(&paths, Some(&local_run_command(project)));

@@ -542,15 +542,14 @@ pub fn build(
                 .templates()
                 .get(&task.template)
                 .expect("gen succeeded, so the template exists");
-            let world =
-                project
-                    .generator
-                    .wit()
-                    .world(template)
-                    .map_err(|e| BuildError::Componentize {
-                        task: task.name.clone(),
-                        message: e.to_string(),
-                    })?;
+            let world = project
+                .generator
+                .wit()
+                .world_for(template, project.workflow.platform)
+                .map_err(|e| BuildError::Componentize {
+                    task: task.name.clone(),
+                    message: e.to_string(),
+                })?;
             build::build_task(
                 &project.workflow.root,
                 generated,
@@ -638,7 +637,7 @@ pub fn test_task(
     let world = project
         .generator
         .wit()
-        .world(template)
+        .world_for(template, project.workflow.platform)
         .map_err(|e| HarnessError::Load(e.to_string()))?;
     component
         .shape()

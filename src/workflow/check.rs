@@ -28,6 +28,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "snapshot",
     "messaging_provider",
     "postgres_provider",
+    "platform",
 ];
 pub(super) const TASK_KEYS: &[&str] = &[
     "name",
@@ -44,6 +45,7 @@ pub(super) const TASK_KEYS: &[&str] = &[
     "snapshot",
     "config",
     "http_port",
+    "http_host",
     "tests",
 ];
 pub(super) const TEST_KEYS: &[&str] = &["name", "input", "expect", "expect_error"];
@@ -1010,6 +1012,7 @@ impl Checker<'_> {
             self.snapshot_field(m.get("snapshot"), &task_path(i, "snapshot"), Some(label));
         let config = self.check_config(m, i, label);
         let http_port = self.check_http_port(m, i, label, info);
+        let http_host = self.check_http_host(m, i, label, info);
         self.check_required(m, i, label, info, type_written.as_deref());
 
         let tests = match m.get("tests") {
@@ -1047,6 +1050,7 @@ impl Checker<'_> {
             snapshot: snapshot?,
             config: config?,
             http_port: http_port?,
+            http_host: http_host?,
             tests: tests?,
             line: self.outline.line_best(&[Seg::Key("tasks"), Seg::Index(i)]),
         };
@@ -1194,6 +1198,49 @@ impl Checker<'_> {
             out.insert(key.to_string(), value);
         }
         ok.then_some(out)
+    }
+
+    /// `http_host`: a host name (what a wasmCloud 2 host routes to the task
+    /// by `Host` header), only for templates that serve HTTP.
+    fn check_http_host(
+        &mut self,
+        m: &Mapping,
+        i: usize,
+        label: &str,
+        info: Option<&TemplateInfo>,
+    ) -> Option<Option<String>> {
+        let v = match m.get("http_host") {
+            None | Some(Value::Null) => return Some(None),
+            Some(v) => v,
+        };
+        if let Some(x) = info.filter(|x| !x.http) {
+            self.push(
+                &task_path(i, "http_host"),
+                Some(label),
+                Some("http_host"),
+                format!(
+                    "`http_host` only applies to tasks whose template serves HTTP; this one is `{}`",
+                    x.name
+                ),
+                Some("remove `http_host` from this task".into()),
+            );
+            return None;
+        }
+        let problem = match v {
+            Value::String(h) => match validate_http_host(h) {
+                Ok(()) => return Some(Some(h.clone())),
+                Err(why) => format!("{h:?} is not a host name: {why}"),
+            },
+            other => format!("must be a host name, found {}", describe(other)),
+        };
+        self.push(
+            &task_path(i, "http_host"),
+            Some(label),
+            Some("http_host"),
+            problem,
+            Some("write a lower-case DNS name without scheme or port, e.g. `http_host: convert.example.com`".into()),
+        );
+        None
     }
 
     /// `http_port`: a TCP port, only for templates that serve HTTP.
@@ -1457,6 +1504,43 @@ impl Checker<'_> {
             }
         };
 
+        let platform = match top.get("platform") {
+            None | Some(Value::Null) => Some(Platform::default()),
+            Some(Value::String(p)) => match p.parse::<Platform>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    let fix = match e.suggestion {
+                        Some(s) => format!("write `platform: {s}`"),
+                        None => "write `platform: wasmcloud-v1` (wadm, the default) or `platform: wasmcloud-v2` (WorkloadDeployments, `wash host`)".into(),
+                    };
+                    self.push(
+                        &[Seg::Key("platform")],
+                        None,
+                        Some("platform"),
+                        e.to_string(),
+                        Some(fix),
+                    );
+                    None
+                }
+            },
+            Some(other) => {
+                self.push(
+                    &[Seg::Key("platform")],
+                    None,
+                    Some("platform"),
+                    format!(
+                        "must be `wasmcloud-v1` or `wasmcloud-v2`, found {}",
+                        describe(other)
+                    ),
+                    Some(
+                        "write `platform: wasmcloud-v2`, or remove the line for wasmcloud-v1"
+                            .into(),
+                    ),
+                );
+                None
+            }
+        };
+
         let max_message_size = match top.get("max_message_size") {
             None | Some(Value::Null) => Some(None),
             Some(v) => self
@@ -1545,6 +1629,7 @@ impl Checker<'_> {
             snapshot: snapshot?,
             messaging_provider: messaging_provider?,
             postgres_provider: postgres_provider?,
+            platform: platform?,
             tasks,
             notes: std::mem::take(&mut self.notes),
         })

@@ -23,6 +23,7 @@ mod check;
 mod error;
 pub mod names;
 mod outline;
+pub mod platform;
 pub mod subject;
 mod yaml;
 
@@ -32,8 +33,10 @@ pub use error::WorkflowError;
 pub use names::{
     edit_distance, host_component_id, is_valid_component_name, is_valid_project_name,
     is_valid_provider_ref, is_valid_target, kebab_case, project_slug, suggest,
-    suggest_component_name, validate_project_name, validate_task_name, validate_toolchain_spec,
+    suggest_component_name, validate_http_host, validate_project_name, validate_task_name,
+    validate_toolchain_spec,
 };
+pub use platform::{Platform, UnknownPlatform};
 pub use subject::{subject_matches, validate_subject, SubjectRole};
 
 /// Name of the workflow file at the root of a project folder.
@@ -105,6 +108,9 @@ pub struct Workflow {
     /// `postgres_provider`: the sqldb-postgres provider image `dbsync` tasks
     /// link to (default [`DEFAULT_POSTGRES_PROVIDER`]).
     pub postgres_provider: Option<String>,
+    /// `platform`: the wasmCloud generation the project is built and deployed
+    /// for (default [`Platform::WasmcloudV1`]). `--platform` overrides it for a run.
+    pub platform: Platform,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
     /// Notes about how workflow.yaml was read (a missing `project_name`,
@@ -150,6 +156,10 @@ pub struct Task {
     /// `http_port`: port of the HTTP server an `http_producer_nats` task
     /// listens on (default [`DEFAULT_HTTP_PORT`]).
     pub http_port: Option<u16>,
+    /// `http_host`: the `Host` header a wasmCloud 2 host routes to an HTTP
+    /// task (default: see [`Task::http_host_or_default`]). wasmCloud 1.x
+    /// routes by port and ignores it.
+    pub http_host: Option<String>,
     /// Test cases declared under `tests:`.
     pub tests: Vec<TestCase>,
     /// 1-based line of the task's entry in workflow.yaml.
@@ -204,6 +214,25 @@ impl Workflow {
     /// the project's, else true.
     pub fn snapshot_for(&self, task: &Task) -> bool {
         task.snapshot.or(self.snapshot).unwrap_or(true)
+    }
+
+    /// A task's application name: `<project slug>-<component_name>`,
+    /// lower-cased, with `_` and `.` written as `-` (the wadm application on
+    /// wasmCloud 1, the WorkloadDeployment on wasmCloud 2).
+    pub fn app_name(&self, task: &Task) -> String {
+        format!("{}-{}", self.project_slug(), task.component_name)
+            .to_ascii_lowercase()
+            .replace(['_', '.'], "-")
+    }
+
+    /// The `Host` header a wasmCloud 2 host routes to an HTTP task: its
+    /// `http_host`, else `<app name>.localhost` (`*.localhost` resolves to
+    /// the loopback address, so `curl http://<app>.localhost:8000/` reaches a
+    /// local host without any DNS set-up).
+    pub fn http_host_for(&self, task: &Task) -> String {
+        task.http_host
+            .clone()
+            .unwrap_or_else(|| format!("{}.localhost", self.app_name(task)))
     }
 
     /// The effective `max_message_size` of a task: its own, else the project's.

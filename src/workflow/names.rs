@@ -325,6 +325,36 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     None
 }
 
+/// Checks an `http_host`: a lower-case DNS name (labels of letters, digits
+/// and inner `-`, joined by `.`; at most 253 characters), without scheme,
+/// port or path. Returns why not.
+pub fn validate_http_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("it is empty".into());
+    }
+    if host.len() > 253 {
+        return Err("it is longer than 253 characters".into());
+    }
+    if host.contains("://") || host.contains('/') || host.contains(':') {
+        return Err("write only the host name (no scheme, port or path)".into());
+    }
+    for label in host.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("each dot-separated part must have 1 to 63 characters".into());
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err("use lower-case letters, digits, `-` and `.` only".into());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part may not start or end with `-`".into());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ mod library_brush;
 mod local_run;
 mod original_projects;
 mod pipeline_go;
+mod platform;
 mod push_registry;
 mod snapshot;
 mod toolchain_cli;
