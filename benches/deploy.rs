@@ -11,7 +11,7 @@
 // in which `main` is unused.
 #![cfg_attr(test, allow(dead_code))]
 
-#[path = "../tests/support/nats.rs"]
+#[path = "../tests/it/support/nats.rs"]
 mod nats_support;
 
 use std::time::{Duration, Instant};

@@ -105,6 +105,7 @@ fn main() {
         "task", "go build", "pelato build", "ratio", "componentize"
     );
     let wit = project.generator.wit();
+    let go = pelato::gomod::GoEnv::offline(cache.path());
     let env = pelato::build::BuildEnv {
         toolchain: &toolchain,
         resolve: &wit.resolve,
@@ -112,6 +113,7 @@ fn main() {
         on_stage: &|_| {},
         toolchain_sha256: "",
         snapshot: true,
+        go: &go,
     };
     let (mut raw_sum, mut full_sum) = (Duration::ZERO, Duration::ZERO);
     for g in pipeline::gen(&project) {

@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench push` (needs `apt-get install docker-registry apache2-utils`).
 
-#[path = "../tests/support/registry.rs"]
+#[path = "../tests/it/support/registry.rs"]
 mod registry;
 
 use std::collections::BTreeMap;

@@ -112,6 +112,14 @@ pub enum BuildError {
         /// Cause.
         source: crate::snapshot::SnapshotError,
     },
+    /// A module the task needs is missing, or does not match go.sum.
+    #[error("{source}\nfix: {}", source.fix())]
+    Module {
+        /// Task name.
+        task: String,
+        /// What is wrong, in the user's terms.
+        source: Box<crate::gomod::ModuleError>,
+    },
     /// Reading or writing files failed.
     #[error("task `{task}`: {path}: {source}")]
     Io {
@@ -126,7 +134,24 @@ pub enum BuildError {
 
 /// Computes the build cache key of a generated task.
 pub fn cache_key(task: &GeneratedTask, toolchain: &Toolchain) -> String {
+    cache_key_with(task, toolchain, None)
+}
+
+/// [`cache_key`] of a task inside the user's Go module: also covers the module inputs
+/// (`go.mod`, `go.sum`, `vendor/modules.txt`, local packages; see
+/// [`crate::gomod::module_inputs`]) and the Go flags.
+pub fn cache_key_with(
+    task: &GeneratedTask,
+    toolchain: &Toolchain,
+    module: Option<(&crate::gomod::ModuleInputs, &crate::gomod::GoEnv)>,
+) -> String {
     let mut h = Sha256::new();
+    if let Some((inputs, go)) = module {
+        h.update(b"gomod\0");
+        h.update(go.build_identity().as_bytes());
+        h.update(b"\0");
+        inputs.digest_into(&mut h);
+    }
     h.update(b"pelato ");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(b"\0");
@@ -265,7 +290,8 @@ pub fn componentize(core: &[u8], resolve: &Resolve, world: WorldId) -> anyhow::R
 }
 
 /// Rewrites compiler output so it speaks of the user's files: drops the package
-/// header, strips `./` prefixes, and explains errors that surface in the glue.
+/// header, strips `./` prefixes (and `../../`, which leads from `gen/<component>` back to
+/// the project's own packages and `vendor/`), and explains errors that surface in the glue.
 pub fn rewrite_compiler_output(stderr: &str, task_display: &Path) -> String {
     let mut out = Vec::new();
     let mut glue_error = false;
@@ -274,6 +300,7 @@ pub fn rewrite_compiler_output(stderr: &str, task_display: &Path) -> String {
             continue;
         }
         let line = line.strip_prefix("./").unwrap_or(line);
+        let line = line.strip_prefix("../../").unwrap_or(line);
         if line.starts_with(gen::GLUE_FILE) || line.starts_with(gen::BINDINGS_FILE) {
             glue_error = true;
             if line.contains("exec_task") {
@@ -311,6 +338,8 @@ pub struct BuildEnv<'a> {
     pub toolchain_sha256: &'a str,
     /// Pre-initialize the core module after Go's init ([`crate::snapshot`]).
     pub snapshot: bool,
+    /// The Go tool's module environment (see [`crate::gomod::GoEnv`]).
+    pub go: &'a crate::gomod::GoEnv,
 }
 
 /// Writes a component and then its record into the project's `build/`
@@ -343,12 +372,21 @@ pub fn build_task(
         on_stage,
         toolchain_sha256,
         snapshot,
+        go,
     } = *env;
     let start = Instant::now();
     let name = &task.rendered.task;
     let component = &task.rendered.component;
     let out = gen::component_path(root, component);
-    let key = variant_key(&cache_key(task, toolchain), snapshot);
+    // A task inside the user's module also depends on what it imports from it.
+    let user_module = crate::gomod::UserModule::find(root).ok().flatten();
+    let inputs = user_module
+        .as_ref()
+        .map(|u| crate::gomod::module_inputs(toolchain, &task.dir, cache_dir, go, u));
+    let key = variant_key(
+        &cache_key_with(task, toolchain, inputs.as_ref().map(|i| (i, go))),
+        snapshot,
+    );
     let io = |path: &Path, source| BuildError::Io {
         task: name.clone(),
         path: path.to_path_buf(),
@@ -380,12 +418,27 @@ pub fn build_task(
 
     on_stage("compile");
     let compiled = toolchain
-        .compile(&task.dir, cache_dir)
+        .compile_with(&task.dir, cache_dir, go)
         .map_err(|e| match e {
-            crate::toolchain::ToolchainError::Compile { stderr, .. } => BuildError::Compile {
-                task: name.clone(),
-                message: rewrite_compiler_output(&stderr, task_display),
-            },
+            crate::toolchain::ToolchainError::Compile { stderr, .. } => {
+                match crate::gomod::explain(
+                    &stderr,
+                    name,
+                    &task.dir,
+                    root,
+                    user_module.as_ref(),
+                    go,
+                ) {
+                    Some(source) => BuildError::Module {
+                        task: name.clone(),
+                        source: Box::new(source),
+                    },
+                    None => BuildError::Compile {
+                        task: name.clone(),
+                        message: rewrite_compiler_output(&stderr, task_display),
+                    },
+                }
+            }
             other => BuildError::Toolchain {
                 task: name.clone(),
                 source: other,

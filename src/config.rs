@@ -94,6 +94,33 @@ pub const PELATO_VARIABLES: [&str; 10] = [
     PELATO_TOOLCHAIN_MANIFESTS,
 ];
 
+/// Go module proxy (PELATO uses `off` when unset).
+pub const GOPROXY: &str = "GOPROXY";
+/// Flags for every `go` command (e.g. `-mod=mod`, `-mod=vendor`).
+pub const GOFLAGS: &str = "GOFLAGS";
+/// Module path patterns that are private (no proxy, no checksum database).
+pub const GOPRIVATE: &str = "GOPRIVATE";
+/// Module path patterns fetched without the proxy.
+pub const GONOPROXY: &str = "GONOPROXY";
+/// Module path patterns not checked against the checksum database.
+pub const GONOSUMDB: &str = "GONOSUMDB";
+/// Module path patterns that may be fetched insecurely.
+pub const GOINSECURE: &str = "GOINSECURE";
+/// How the Go tool authenticates to module servers.
+pub const GOAUTH: &str = "GOAUTH";
+/// Checksum database (PELATO uses `off` when unset: go.sum is still verified).
+pub const GOSUMDB: &str = "GOSUMDB";
+/// The Go module cache.
+pub const GOMODCACHE: &str = "GOMODCACHE";
+/// Go's workspace (the module cache defaults to `$GOPATH/pkg/mod`).
+pub const GOPATH: &str = "GOPATH";
+
+/// The Go tool's module variables, passed through to it (see [`crate::gomod::GoEnv`]).
+pub const GO_VARIABLES: [&str; 10] = [
+    GOPROXY, GOFLAGS, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE, GOAUTH, GOSUMDB, GOMODCACHE,
+    GOPATH,
+];
+
 /// The platform's variables that locate the user's folders, read through [`Env`] too.
 pub const PLATFORM_VARIABLES: [&str; 4] =
     ["HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "LOCALAPPDATA"];
@@ -449,7 +476,8 @@ pub fn process_path() -> Option<std::ffi::OsString> {
 }
 
 /// The layered environment: the process environment over a project's `.env`. It holds the
-/// variables PELATO reads ([`VARIABLES`], [`PELATO_VARIABLES`], [`PLATFORM_VARIABLES`] and
+/// variables PELATO reads ([`VARIABLES`], [`PELATO_VARIABLES`], [`PLATFORM_VARIABLES`],
+/// [`GO_VARIABLES`] and
 /// `NATS_NKEY_SEED`), captured once, so one value is seen everywhere in a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {
@@ -506,6 +534,7 @@ impl Env {
             .into_iter()
             .chain(PELATO_VARIABLES)
             .chain(PLATFORM_VARIABLES)
+            .chain(GO_VARIABLES)
             .chain([NATS_NKEY_SEED])
     }
 

@@ -5,7 +5,9 @@
 //!
 //! | stage | module |
 //! |---|---|
-//! | parse + validate `workflow.yaml` | [`workflow`] |
+//! | a problem in the user's files, with line and fix | [`diagnostic`] |
+//! | parse + validate `workflow.yaml` (model, names, subjects, checker) | [`workflow`] |
+//! | the Go task checker (`package main`, `exec_task`) | [`gosrc`] |
 //! | settings from env / `.env` | [`config`] |
 //! | templates and embedded WIT | [`templates`] |
 //! | WIT → Go glue generator | [`glue`] |
@@ -16,7 +18,7 @@
 //! | `test`/`call` (embedded wasmtime) | [`harness`] |
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
-//! | the whole pipeline | [`pipeline`] |
+//! | the whole pipeline: every stage gen → deploy, typed outcomes, a `Reporter` | [`pipeline`] |
 //! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
 //! | run reports, metrics | [`report`] |
 //! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
@@ -24,8 +26,11 @@
 pub mod build;
 pub mod config;
 pub mod deploy;
+pub mod diagnostic;
 pub mod gen;
 pub mod glue;
+pub mod gomod;
+pub mod gosrc;
 pub mod harness;
 pub mod manifest;
 pub mod pipeline;

@@ -38,6 +38,8 @@ enum Command {
     Status(commands::deploy::StatusArgs),
     /// Summarise the runs recorded with ENABLE_METRICS=true.
     Metrics(commands::metrics::MetricsArgs),
+    /// Make the project build offline: `go mod tidy` + `go mod vendor` for its tasks' imports.
+    Vendor(commands::vendor::VendorArgs),
     /// Remove generated files and/or the shared cache.
     Clean(commands::clean::CleanArgs),
     /// List the built-in and user templates with their WIT worlds.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Remove(a) => a.exec(),
         Command::Status(a) => a.exec(),
         Command::Metrics(a) => a.exec(),
+        Command::Vendor(a) => a.exec(),
         Command::Clean(a) => a.exec(),
         Command::Templates(a) => a.exec(),
         Command::Toolchain(a) => a.exec(),

@@ -188,6 +188,76 @@ fn pelato_checks(manifest: &Manifest) -> (Vec<String>, Vec<String>) {
     (errors, warnings)
 }
 
+/// Why a manifest's image could not be pinned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    /// The manifest is not a wadm manifest.
+    #[error("the manifest does not parse: {0}")]
+    Parse(String),
+    /// No component of that name has that image.
+    #[error("component `{component}` does not reference {image}")]
+    NotReferenced {
+        /// The component looked for.
+        component: String,
+        /// The image it should have had.
+        image: String,
+    },
+}
+
+/// Points component `component` of the manifest `raw` from image `from` to
+/// `to` (a digest-pinned reference), keeping the text as written (comments,
+/// quoting): the manifest is parsed to find the component's image, the
+/// image's scalar is replaced, and the result is parsed again to check that
+/// exactly that component now names `to`.
+pub fn pin_image(raw: &str, component: &str, from: &str, to: &str) -> Result<String, PinError> {
+    let image_of = |text: &str| -> Result<Vec<(String, Option<String>)>, PinError> {
+        let m = parse(text.as_bytes()).map_err(|e| PinError::Parse(e.to_string()))?;
+        Ok(m.spec
+            .components
+            .iter()
+            .map(|c| {
+                let image = match &c.properties {
+                    Properties::Component { properties } => properties.image.clone(),
+                    Properties::Capability { properties } => properties.image.clone(),
+                };
+                (c.name.clone(), image)
+            })
+            .collect())
+    };
+    let not_referenced = || PinError::NotReferenced {
+        component: component.to_string(),
+        image: from.to_string(),
+    };
+    let before = image_of(raw)?;
+    if !before
+        .iter()
+        .any(|(n, i)| n == component && i.as_deref() == Some(from))
+    {
+        return Err(not_referenced());
+    }
+    let quoted = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    let old = format!("image: {}", quoted(from));
+    if raw.matches(&old).count() != 1 {
+        return Err(not_referenced());
+    }
+    let pinned = raw.replacen(&old, &format!("image: {}", quoted(to)), 1);
+    let after = image_of(&pinned)?;
+    let expected: Vec<_> = before
+        .into_iter()
+        .map(|(n, i)| {
+            if n == component {
+                (n, Some(to.to_string()))
+            } else {
+                (n, i)
+            }
+        })
+        .collect();
+    if after != expected {
+        return Err(not_referenced());
+    }
+    Ok(pinned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +303,32 @@ mod tests {
             f.errors.iter().any(|e| e.contains("not readable as YAML")),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn pin_image_changes_exactly_the_component_and_keeps_the_text() {
+        let raw = "# header\napiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: a\n  annotations:\n    version: \"1.0.0\"\nspec:\n  components:\n    - name: \"c\"\n      type: component\n      properties:\n        image: \"reg:5000/c:1.0.0\"\n        # a comment\n";
+        let pinned = pin_image(raw, "c", "reg:5000/c:1.0.0", "reg:5000/c@sha256:ab").unwrap();
+        assert!(pinned.starts_with("# header\n"), "{pinned}");
+        assert!(
+            pinned.contains("image: \"reg:5000/c@sha256:ab\""),
+            "{pinned}"
+        );
+        assert!(pinned.contains("# a comment"), "{pinned}");
+        assert_eq!(
+            pin_image(raw, "other", "reg:5000/c:1.0.0", "x@sha256:ab"),
+            Err(PinError::NotReferenced {
+                component: "other".into(),
+                image: "reg:5000/c:1.0.0".into()
+            })
+        );
+        assert!(matches!(
+            pin_image(raw, "c", "reg:5000/c:2.0.0", "x@sha256:ab"),
+            Err(PinError::NotReferenced { .. })
+        ));
+        assert!(matches!(
+            pin_image("not: [yaml", "c", "a", "b"),
+            Err(PinError::Parse(_))
+        ));
     }
 }

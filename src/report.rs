@@ -24,61 +24,98 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::TaskReport;
+/// `d` in whole milliseconds.
+pub fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
 
 /// Current schema version.
 pub const SCHEMA: u32 = 1;
 /// Metrics file, relative to the project root.
 pub const METRICS_FILE: &str = ".pelato/metrics.jsonl";
 
-/// One stage of one task.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+/// One stage of one task: what every stage records, and its own details.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageRecord {
-    /// `gen`, `build`, `test`, `push` or `deploy`.
-    pub stage: String,
+    /// The stage and what it alone records (`"stage": "build"`, …).
+    #[serde(flatten)]
+    pub detail: StageDetail,
     /// Whether it succeeded.
     pub ok: bool,
     /// Wall time.
     pub ms: u64,
-    /// build: served from the cache.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cached: Option<bool>,
-    /// build: component path, relative to the project.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact: Option<String>,
-    /// build: component size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// build: component sha256.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// build: compiler time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compile_ms: Option<u64>,
-    /// build: componentize time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub componentize_ms: Option<u64>,
-    /// build: whether the component is pre-initialized after Go's init.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<bool>,
-    /// test: cases passed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub passed: Option<usize>,
-    /// test: cases failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<usize>,
-    /// push: pushed reference.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
-    /// push: manifest digest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// deploy: application state.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
     /// Error message, when it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What one kind of stage records, tagged by `stage` in JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "stage", rename_all = "lowercase")]
+pub enum StageDetail {
+    /// gen.
+    Gen,
+    /// build.
+    Build {
+        /// Served from the cache.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached: Option<bool>,
+        /// Component path, relative to the project.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        artifact: Option<String>,
+        /// Component size in bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        /// Component sha256.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// Compiler time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compile_ms: Option<u64>,
+        /// Componentize time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        componentize_ms: Option<u64>,
+        /// Whether the component is pre-initialized after Go's init.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<bool>,
+    },
+    /// test.
+    Test {
+        /// Cases passed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passed: Option<usize>,
+        /// Cases failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed: Option<usize>,
+    },
+    /// push.
+    Push {
+        /// Pushed reference (pinned to the digest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// Manifest digest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+    },
+    /// deploy.
+    Deploy {
+        /// Application state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<String>,
+    },
+}
+
+impl StageDetail {
+    /// The stage's name: `gen`, `build`, `test`, `push` or `deploy`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StageDetail::Gen => "gen",
+            StageDetail::Build { .. } => "build",
+            StageDetail::Test { .. } => "test",
+            StageDetail::Push { .. } => "push",
+            StageDetail::Deploy { .. } => "deploy",
+        }
+    }
 }
 
 /// One task.
@@ -140,14 +177,9 @@ pub struct RunRecord {
     pub tasks: Vec<TaskRecord>,
 }
 
-fn ms(d: Duration) -> u64 {
-    d.as_millis() as u64
-}
-
 impl RunRecord {
-    /// Builds the record of a run from its task reports.
-    pub fn new(meta: RunMeta<'_>, root: &Path, reports: &[TaskReport]) -> RunRecord {
-        let tasks: Vec<TaskRecord> = reports.iter().map(|r| task_record(root, r)).collect();
+    /// Builds the record of a run from its tasks' records.
+    pub fn new(meta: RunMeta<'_>, tasks: Vec<TaskRecord>) -> RunRecord {
         RunRecord {
             schema: SCHEMA,
             pelato: env!("CARGO_PKG_VERSION").to_string(),
@@ -197,83 +229,6 @@ pub fn read_metrics(root: &Path) -> std::io::Result<Vec<RunRecord>> {
         .collect())
 }
 
-fn task_record(root: &Path, r: &TaskReport) -> TaskRecord {
-    let mut stages = Vec::new();
-    let time = |stage: &str| {
-        r.timings
-            .iter()
-            .find(|(s, _)| *s == stage)
-            .map(|(_, d)| ms(*d))
-            .unwrap_or(0)
-    };
-    if let Some(g) = &r.gen {
-        stages.push(StageRecord {
-            stage: "gen".into(),
-            ok: g.is_ok(),
-            ms: time("gen"),
-            error: g.as_ref().err().map(|e| e.to_string()),
-            ..StageRecord::default()
-        });
-    }
-    if let Some(b) = &r.build {
-        stages.push(match b {
-            Ok(b) => StageRecord {
-                stage: "build".into(),
-                ok: true,
-                ms: ms(b.elapsed),
-                cached: Some(b.cached),
-                artifact: Some(
-                    b.path
-                        .strip_prefix(root)
-                        .unwrap_or(&b.path)
-                        .display()
-                        .to_string(),
-                ),
-                size: Some(b.record.size),
-                sha256: Some(b.record.sha256.clone()),
-                compile_ms: (!b.cached).then_some(b.record.compile_ms),
-                componentize_ms: (!b.cached).then_some(b.record.componentize_ms),
-                snapshot: Some(b.record.snapshot),
-                ..StageRecord::default()
-            },
-            Err(e) => StageRecord {
-                stage: "build".into(),
-                ms: time("build"),
-                error: Some(e.to_string()),
-                ..StageRecord::default()
-            },
-        });
-    }
-    if let Some(t) = &r.test {
-        stages.push(match t {
-            Ok(s) => StageRecord {
-                stage: "test".into(),
-                ok: s.failed() == 0,
-                ms: time("test"),
-                passed: Some(s.cases.len() - s.failed()),
-                failed: Some(s.failed()),
-                ..StageRecord::default()
-            },
-            Err(e) => StageRecord {
-                stage: "test".into(),
-                ms: time("test"),
-                error: Some(e.to_string()),
-                ..StageRecord::default()
-            },
-        });
-    }
-    stages.extend(r.extra_stages.iter().cloned());
-    let failure = r.failure();
-    TaskRecord {
-        task: r.task.clone(),
-        component: r.component.clone(),
-        ok: failure.is_none(),
-        failed_stage: failure.as_ref().map(|f| f.0.to_string()),
-        error: failure.map(|f| f.1),
-        stages,
-    }
-}
-
 /// Prints a summary table of the last `n` runs.
 pub fn summary_table(runs: &[RunRecord], n: usize) -> String {
     let mut out = format!(
@@ -285,7 +240,7 @@ pub fn summary_table(runs: &[RunRecord], n: usize) -> String {
             run.tasks
                 .iter()
                 .flat_map(|t| t.stages.iter())
-                .filter(|s| s.stage == stage)
+                .filter(|s| s.detail.name() == stage)
                 .map(|s| s.ms)
                 .sum()
         };

@@ -96,9 +96,15 @@ pub struct TemplateMeta {
     pub world: String,
     /// One-line description.
     pub description: String,
-    /// Task fields this template needs.
+    /// Task fields this template needs (checked when the project loads),
+    /// e.g. `["source_topic", "dest_topic"]`.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Whether the template serves HTTP: its tasks may set `http_port`
+    /// (default 8000), and two such tasks on one port and host label are
+    /// refused.
+    #[serde(default)]
+    pub http: bool,
     /// Settings a task may give under `config:`, by name. Every setting
     /// reaches the component as runtime config (the manifest's component
     /// `config:`), and the glue reads it with `pelatoSetting(name)`.
@@ -377,7 +383,19 @@ impl TemplateSet {
         Ok(())
     }
 
-    /// Canonical names of all templates.
+    /// What the workflow checker needs to know of each template.
+    pub fn infos(&self) -> Vec<crate::workflow::TemplateInfo> {
+        self.iter()
+            .map(|t| crate::workflow::TemplateInfo {
+                name: t.meta.name.clone(),
+                aliases: t.meta.aliases.clone(),
+                required: t.meta.required.clone(),
+                http: t.meta.http,
+            })
+            .collect()
+    }
+
+    /// Canonical names of the templates in this set.
     pub fn names(&self) -> Vec<String> {
         self.templates.iter().map(|t| t.meta.name.clone()).collect()
     }

@@ -25,14 +25,8 @@ impl BrushArgs {
         let mut s = Started::build("brush", &self.project, &self.opts, &self.out)?;
         s.test()?;
         // Only tasks that passed every stage so far are pushed, then deployed.
-        super::push::push_stage(
-            &s.project,
-            &s.provenance,
-            &mut s.reports,
-            &self.push,
-            &s.run,
-        )?;
-        super::deploy::deploy_stage(&s.project, &mut s.reports, &self.deploy)?;
+        super::push::push_stage(&mut s, &self.push)?;
+        super::deploy::deploy_stage(&s.run, &s.project, &mut s.reports, &self.deploy)?;
         Ok(s.finish())
     }
 }

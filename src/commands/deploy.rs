@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pelato::deploy::{self, AppManifest, AppReport, DeployOptions, NatsOptions};
+use pelato::deploy::{self, DeployOptions, NatsOptions};
+use pelato::pipeline::deploy::{DeployStageOptions, Deployed};
 use pelato::pipeline::{self, Project, TaskReport};
-use pelato::report::StageRecord;
 
 use super::ProjectArg;
 
@@ -78,158 +78,44 @@ pub struct DeployStageArgs {
     pub single_app: bool,
 }
 
-/// One line per app; `(unchanged)` only after a deploy that sent nothing.
-fn print_report(r: &AppReport, after_deploy: bool) {
-    let changed = if r.changed || !after_deploy {
-        ""
-    } else {
-        " (unchanged)"
-    };
-    eprintln!(
-        "  {:<32} {:<10} {:<12} {}{changed}",
-        r.app,
-        r.version,
-        r.state.to_string(),
-        r.message
-    );
+impl DeployStageArgs {
+    /// The library's deploy stage options (`nats: None` without `NATS_HOST`).
+    pub fn options(&self, project: &Project) -> DeployStageOptions {
+        DeployStageOptions {
+            nats: self.nats.options(project),
+            deploy: DeployOptions {
+                wait: !self.no_wait,
+                timeout: Duration::from_secs_f64(self.deploy_timeout.max(0.1)),
+            },
+            single_app: self.single_app,
+        }
+    }
 }
 
-/// Runs the deploy stage on generated tasks; adds a `deploy` stage record to
-/// each report. Returns `false` when NATS is not configured (after printing
-/// the commands that would deploy).
+/// Runs the deploy stage on generated tasks, recording each task's outcome
+/// in its report. Without `NATS_HOST`, prints the commands that would deploy.
 pub fn deploy_stage(
+    run: &super::Run,
     project: &Project,
     reports: &mut [TaskReport],
     args: &DeployStageArgs,
-) -> anyhow::Result<bool> {
-    let manifests: Vec<(usize, PathBuf)> = reports
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.failure().is_none())
-        .filter_map(|(i, r)| match &r.gen {
-            Some(Ok(g)) => Some((i, g.manifest_path())),
-            _ => None,
-        })
-        .collect();
-    let Some(nats) = args.nats.options(project) else {
-        let paths: Vec<PathBuf> = manifests.iter().map(|(_, p)| p.clone()).collect();
+) -> anyhow::Result<()> {
+    let rt = super::runtime()?;
+    let deployed = rt.block_on(pipeline::deploy::deploy_all(
+        project,
+        reports,
+        &args.options(project),
+        run,
+    ));
+    if let Deployed::NotConfigured { hint, .. } = deployed {
         let root = project.workflow.root.display().to_string();
-        let hint = deploy::deploy_hint(&paths).replace(
+        let hint = hint.replace(
             "NATS_PORT=4222 pelato deploy",
             &format!("NATS_PORT=4222 pelato deploy {root}"),
         );
-        eprintln!("\nNATS_HOST is not set.\n{hint}");
-        return Ok(false);
-    };
-    let mut apps: Vec<(usize, AppManifest)> = Vec::new();
-    for (i, path) in &manifests {
-        match deploy::load_manifest(&reports[*i].task, path) {
-            Ok(m) => {
-                for w in m.warnings() {
-                    eprintln!("  warning ({}): {w}", reports[*i].task);
-                }
-                apps.push((*i, m));
-            }
-            Err(e) => reports[*i].extra_stages.push(failed_stage(e.to_string())),
-        }
+        run.always(format!("\nNATS_HOST is not set.\n{hint}"));
     }
-    let opts = DeployOptions {
-        wait: !args.no_wait,
-        timeout: Duration::from_secs_f64(args.deploy_timeout.max(0.1)),
-    };
-    let rt = super::runtime()?;
-    let client = match rt.block_on(deploy::connect(&nats)) {
-        Ok(c) => c,
-        Err(e) => {
-            for (i, _) in &apps {
-                reports[*i].extra_stages.push(failed_stage(e.to_string()));
-            }
-            return Ok(true);
-        }
-    };
-    eprintln!(
-        "deploying to lattice `{}` at {}:{}",
-        nats.lattice, nats.host, nats.port
-    );
-    let mut on_event = |r: &AppReport| {
-        eprintln!(
-            "  {:<32} → {:<10} {}",
-            r.app,
-            r.state.to_string(),
-            r.message
-        );
-    };
-    let only: Vec<AppManifest> = apps.iter().map(|(_, m)| m.clone()).collect();
-    if args.single_app {
-        let version = single_app_version(&only);
-        let merged = deploy::merge_single_app(&project.workflow.project_slug(), &version, &only)?;
-        let result = rt
-            .block_on(deploy::deploy(
-                &client,
-                std::slice::from_ref(&merged),
-                &opts,
-                &mut on_event,
-            ))
-            .pop()
-            .expect("one result per app");
-        for (i, _) in &apps {
-            reports[*i].extra_stages.push(stage_of(&result));
-        }
-        report_result(&result);
-    } else {
-        let results = rt.block_on(deploy::deploy(&client, &only, &opts, &mut on_event));
-        for ((i, _), result) in apps.iter().zip(results) {
-            report_result(&result);
-            reports[*i].extra_stages.push(stage_of(&result));
-        }
-    }
-    Ok(true)
-}
-
-fn single_app_version(apps: &[AppManifest]) -> String {
-    let mut text = String::new();
-    for a in apps {
-        text.push_str(&serde_yaml::to_string(&a.manifest).unwrap_or_default());
-    }
-    format!(
-        "pelato-{}",
-        &pelato::util::digest::sha256_hex(text.as_bytes())[..12]
-    )
-}
-
-fn report_result(result: &Result<AppReport, deploy::DeployError>) {
-    match result {
-        Ok(r) => print_report(r, true),
-        Err(e) => {
-            if let Some(r) = e.report() {
-                print_report(r, true);
-            }
-            eprintln!("  error: {e}");
-        }
-    }
-}
-
-fn failed_stage(error: String) -> StageRecord {
-    StageRecord {
-        stage: "deploy".into(),
-        error: Some(error),
-        ..StageRecord::default()
-    }
-}
-
-fn stage_of(result: &Result<AppReport, deploy::DeployError>) -> StageRecord {
-    match result {
-        Ok(r) => StageRecord {
-            stage: "deploy".into(),
-            ok: true,
-            state: Some(r.state.to_string()),
-            ..StageRecord::default()
-        },
-        Err(e) => StageRecord {
-            state: e.report().map(|r| r.state.to_string()),
-            ..failed_stage(e.to_string())
-        },
-    }
+    Ok(())
 }
 
 /// Put and deploy the project's wadm applications, then follow their status.
@@ -249,7 +135,7 @@ impl DeployArgs {
         let run = super::Run::start("deploy", &self.out);
         let project = super::load_project(&self.project.project)?;
         let mut reports = pipeline::gen(&project);
-        deploy_stage(&project, &mut reports, &self.stage)?;
+        deploy_stage(&run, &project, &mut reports, &self.stage)?;
         Ok(run.finish(&project, &reports, 1, None))
     }
 }
@@ -316,7 +202,7 @@ impl StatusArgs {
         let mut failed = 0;
         for r in rt.block_on(deploy::status(&client, &app_names(&project))) {
             match r {
-                Ok(r) => print_report(&r, false),
+                Ok(r) => eprintln!("{}", pipeline::deploy::report_line(&r, false)),
                 Err(e) => {
                     failed += 1;
                     eprintln!("  {e}");

@@ -12,6 +12,7 @@ pub mod push;
 pub mod templates;
 pub mod test;
 pub mod toolchain;
+pub mod vendor;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,18 +160,6 @@ impl Run {
         }
     }
 
-    /// A stage hook for the pipeline: live bars on a terminal, plain
-    /// log-friendly lines otherwise (none when quiet or JSON).
-    pub fn stage_hook(self: &std::sync::Arc<Self>) -> pelato::pipeline::StageHook {
-        let run = self.clone();
-        std::sync::Arc::new(
-            move |component: &str, stage: &'static str| match &run.bars {
-                Some(bars) => bars.bar(component).set_message(stage),
-                None => run.progress(format!("  {stage:<12} {component}")),
-            },
-        )
-    }
-
     /// Marks a task's live line with `short` (terminal), or prints `line`
     /// (plain output; nothing when `line` is empty).
     pub fn task_done(&self, component: &str, short: String, line: String) {
@@ -256,8 +245,10 @@ impl Run {
                 jobs,
                 toolchain,
             },
-            &project.workflow.root,
-            reports,
+            reports
+                .iter()
+                .map(|r| r.record(&project.workflow.root))
+                .collect(),
         );
         // Metrics first: whatever happens to stdout, the run is recorded.
         if project.settings.enable_metrics {
@@ -281,6 +272,25 @@ impl Run {
         } else {
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The CLI renders the pipeline's progress: live bars on a terminal, plain
+/// log-friendly lines otherwise, nothing but failures when quiet or JSON.
+impl pelato::pipeline::Reporter for Run {
+    fn stage(&self, component: &str, stage: pelato::pipeline::Stage) {
+        match &self.bars {
+            Some(bars) => bars.bar(component).set_message(stage.as_str()),
+            None => self.progress(format!("  {stage:<12} {component}")),
+        }
+    }
+
+    fn info(&self, line: &str) {
+        self.progress(line);
+    }
+
+    fn warn(&self, line: &str) {
+        self.always(line);
     }
 }
 
@@ -357,7 +367,7 @@ impl Started {
             selection.reason
         ));
         let mut opts = build.run_options(&project)?;
-        opts.on_stage = Some(run.stage_hook());
+        opts.reporter = run.clone();
         let reports = pelato::pipeline::build(&project, &toolchain, &opts, &|r| run.built(r));
         Ok(Started {
             run,

@@ -738,28 +738,29 @@ impl Gen<'_> {
                 push_aligned(&mut s, &rows);
                 s.push_str("}\n\n");
             }
-            TypeDefKind::Enum(e) => {
+            TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => {
+                // Enum cases count up; flags are bits.
+                let (what, cases, value): (&str, Vec<&str>, fn(usize) -> String) = match kind {
+                    TypeDefKind::Enum(e) => (
+                        "enum",
+                        e.cases.iter().map(|c| c.name.as_str()).collect(),
+                        |i| i.to_string(),
+                    ),
+                    TypeDefKind::Flags(f) => (
+                        "flags",
+                        f.flags.iter().map(|c| c.name.as_str()).collect(),
+                        |i| format!("1 << {i}"),
+                    ),
+                    _ => unreachable!("matched above"),
+                };
                 let _ = writeln!(
                     s,
-                    "// {name} is WIT enum `{wit_name}`.\ntype {name} uint32\n\nconst ("
+                    "// {name} is WIT {what} `{wit_name}`.\ntype {name} uint32\n\nconst ("
                 );
                 let mut rows = Vec::new();
-                for (i, c) in e.cases.iter().enumerate() {
-                    let k = self.reserve(format!("{name}{}", camel(&c.name)));
-                    rows.push((k, format!("{name} = {i}")));
-                }
-                push_aligned(&mut s, &rows);
-                s.push_str(")\n\n");
-            }
-            TypeDefKind::Flags(f) => {
-                let _ = writeln!(
-                    s,
-                    "// {name} is WIT flags `{wit_name}`.\ntype {name} uint32\n\nconst ("
-                );
-                let mut rows = Vec::new();
-                for (i, c) in f.flags.iter().enumerate() {
-                    let k = self.reserve(format!("{name}{}", camel(&c.name)));
-                    rows.push((k, format!("{name} = 1 << {i}")));
+                for (i, c) in cases.into_iter().enumerate() {
+                    let k = self.reserve(format!("{name}{}", camel(c)));
+                    rows.push((k, format!("{name} = {}", value(i))));
                 }
                 push_aligned(&mut s, &rows);
                 s.push_str(")\n\n");

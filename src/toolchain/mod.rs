@@ -1070,6 +1070,50 @@ impl Toolchain {
         module_dir: &Path,
         cache_dir: &Path,
     ) -> Result<CompileOutput, ToolchainError> {
+        self.compile_with(
+            module_dir,
+            cache_dir,
+            &crate::gomod::GoEnv::offline(cache_dir),
+        )
+    }
+
+    /// A `go` command run in `dir` for the wasip1 target, with the build cache in
+    /// `cache_dir` and the module environment `go`. For TinyGo, GOOS/GOARCH are
+    /// left to its `-target`.
+    pub fn go_command(
+        &self,
+        dir: &Path,
+        cache_dir: &Path,
+        go: &crate::gomod::GoEnv,
+    ) -> Result<Command, ToolchainError> {
+        let cache = std::path::absolute(cache_dir).map_err(|source| ToolchainError::Io {
+            what: format!("cache folder {}", cache_dir.display()),
+            source,
+        })?;
+        let mut cmd = Command::new(&self.path);
+        apply_goroot(&mut cmd, self.goroot.as_deref());
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .env("GOTOOLCHAIN", "local")
+            .env("GOWORK", "off")
+            .env("GOCACHE", cache.join("go-build"));
+        go.apply(&mut cmd);
+        if self.kind == ToolchainKind::Go {
+            cmd.env("GOOS", "wasip1")
+                .env("GOARCH", "wasm")
+                .env("CGO_ENABLED", "0");
+        }
+        Ok(cmd)
+    }
+
+    /// [`Toolchain::compile`] with the module environment `go` (the user's module, vendor/,
+    /// a configured proxy; see [`crate::gomod`]).
+    pub fn compile_with(
+        &self,
+        module_dir: &Path,
+        cache_dir: &Path,
+        go: &crate::gomod::GoEnv,
+    ) -> Result<CompileOutput, ToolchainError> {
         let io_err = |what: String| move |source: io::Error| ToolchainError::Io { what, source };
         if !module_dir.is_dir() {
             return Err(ToolchainError::Io {
@@ -1092,31 +1136,18 @@ impl Toolchain {
             )))?;
         let out = tmp.path().join("task.core.wasm");
 
-        let mut cmd = Command::new(&self.path);
-        apply_goroot(&mut cmd, self.goroot.as_deref());
-        cmd.current_dir(module_dir)
-            .stdin(Stdio::null())
-            .env("GOTOOLCHAIN", "local")
-            .env("GOPROXY", "off")
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOWORK", "off")
-            .env("GOCACHE", cache.join("go-build"))
-            .env("GOMODCACHE", cache.join("gomod"))
-            .env("GOPATH", cache.join("gopath"));
+        let mut cmd = self.go_command(module_dir, &cache, go)?;
         match self.kind {
             ToolchainKind::Go => {
-                cmd.env("GOOS", "wasip1")
-                    .env("GOARCH", "wasm")
-                    .env("CGO_ENABLED", "0")
-                    .args([
-                        "build",
-                        "-buildmode=c-shared",
-                        "-ldflags=-s -w",
-                        "-trimpath",
-                        "-o",
-                    ])
-                    .arg(&out)
-                    .arg(".");
+                cmd.args([
+                    "build",
+                    "-buildmode=c-shared",
+                    "-ldflags=-s -w",
+                    "-trimpath",
+                    "-o",
+                ])
+                .arg(&out)
+                .arg(".");
             }
             ToolchainKind::TinyGo => {
                 cmd.args([

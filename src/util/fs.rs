@@ -52,6 +52,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Creates a new, empty folder `parent/<prefix><unique>` with the mode a new
+/// folder gets (`0777` less the umask), unlike a private `mkdtemp`-style
+/// temporary folder: for staging output that is renamed into place.
+pub fn create_staging_dir(parent: &Path, prefix: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(parent)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for attempt in 0..100u32 {
+        let dir = parent.join(format!("{prefix}{}-{nanos}-{attempt}", std::process::id()));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free staging folder name in {}", parent.display()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +106,20 @@ mod tests {
         write_atomic(&p, b"x").unwrap();
         let got = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(got, want, "got {got:o}, a new file gets {want:o}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn staging_dirs_get_the_mode_of_a_new_folder_and_are_distinct() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::create_dir(&plain).unwrap();
+        let want = fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        let a = create_staging_dir(dir.path(), ".x-").unwrap();
+        let b = create_staging_dir(dir.path(), ".x-").unwrap();
+        assert_ne!(a, b);
+        let got = fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, want, "got {got:o}, a new folder gets {want:o}");
     }
 }

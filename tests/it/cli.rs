@@ -1,7 +1,6 @@
 //! The `pelato` binary as users run it: exit codes, stdout, stderr.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use std::path::Path;
 use std::process::Command;

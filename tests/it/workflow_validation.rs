@@ -6,9 +6,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pelato::workflow::{
-    builtin_template_names, Diagnostic, Expect, Workflow, WorkflowError, WORKFLOW_FILE,
-};
+use crate::support::project::{copy_project, copy_tree};
+use pelato::templates::TemplateSet;
+use pelato::workflow::{Diagnostic, Expect, TemplateInfo, Workflow, WorkflowError, WORKFLOW_FILE};
+
+/// The built-in templates, as the checker sees them.
+fn builtin() -> Vec<TemplateInfo> {
+    TemplateSet::builtin().expect("built-in templates").infos()
+}
 
 fn fixture(kind: &str, name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +23,7 @@ fn fixture(kind: &str, name: &str) -> PathBuf {
 }
 
 fn load_dir(dir: &Path) -> Result<Workflow, WorkflowError> {
-    Workflow::load(dir, &builtin_template_names())
+    Workflow::load(dir, &builtin())
 }
 
 /// Loads an invalid project; checks the error lists every diagnostic and returns them.
@@ -81,19 +86,6 @@ fn assert_field(d: &Diagnostic, task: &str, field: &str, line: usize) {
         "{shown}\nexpected prefix {prefix}"
     );
     assert!(shown.contains(" — fix: "), "{shown}");
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).expect("mkdir");
-    for entry in fs::read_dir(src).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let to = dst.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            fs::copy(entry.path(), &to).expect("copy");
-        }
-    }
 }
 
 /// A project in a temp folder with the given workflow.yaml and `tasks/convert.go`.
@@ -231,13 +223,16 @@ fn valid_old_dialect() {
 #[test]
 fn user_templates_are_accepted_when_known() {
     let p = temp_project(&ONE_TASK.replace("type: processor_nats", "type: my_template"));
-    let mut known = builtin_template_names();
+    let mut known = builtin();
     let e = Workflow::load(p.path(), &known).unwrap_err();
     assert!(
         e.to_string().contains("unknown task type \"my_template\""),
         "{e}"
     );
-    known.push("my_template".into());
+    known.push(TemplateInfo {
+        name: "my_template".into(),
+        ..TemplateInfo::default()
+    });
     let w = Workflow::load(p.path(), &known).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(w.tasks[0].template, "my_template");
 }
@@ -280,7 +275,7 @@ fn code_outside_tasks() {
 fn symlink_escaping_tasks_is_rejected() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("project");
-    copy_dir(&fixture("invalid", "symlink_escape"), &dir);
+    copy_tree(&fixture("invalid", "symlink_escape"), &dir);
     std::os::unix::fs::symlink("../outside/secret.go", dir.join("tasks/link.go")).expect("symlink");
     let d = diags_of(&dir);
     assert_eq!(d.len(), 1, "{d:#?}");
@@ -846,17 +841,9 @@ fn original(name: &str) -> PathBuf {
     fixture("original", name)
 }
 
-/// A copy of an original-PELATO fixture in a folder of the same name.
-fn original_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join(name);
-    copy_dir(&original(name), &dir);
-    (tmp, dir)
-}
-
 #[test]
 fn original_readme_example_loads_as_the_original_reads_it() {
-    let (_tmp, dir) = original_copy("data-aggregation");
+    let (_tmp, dir) = copy_project("fixtures/original/data-aggregation");
     let w = load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
     // No project_name: the folder's name, with a note that says so.
     assert_eq!(w.project_name, "data-aggregation");

@@ -4,13 +4,10 @@
 //! wasmtime, a real registry (Debian's docker-registry), a real nats-server
 //! and a real wadm.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
-#[path = "support/nats.rs"]
-mod nats_support;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::nats as nats_support;
+use crate::support::registry as registry_support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -199,6 +196,9 @@ async fn thesis_template_example_through_push_and_deploy() {
     for app in apps {
         assert!(err.contains(app), "{app}:\n{err}");
     }
+    // --quiet: the deploy stage's progress is not shown.
+    let (_, err) = ok(lattice_cmd("deploy", &["--no-wait", "--quiet"]));
+    assert!(!err.contains("deploying to lattice"), "{err}");
     let (_, err) = ok(lattice_cmd("status", &[]));
     assert!(err.contains(apps[1]) && err.contains("1.0.2"), "{err}");
     let (_, err) = ok(lattice_cmd("remove", &[]));

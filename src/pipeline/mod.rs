@@ -1,5 +1,13 @@
-//! The pipeline: load a project, then gen → build → test, task by task. One
-//! task's failure never stops the others; every stage reports per task.
+//! The pipeline: load a project, then gen → build → test → push → deploy,
+//! task by task. One task's failure never stops the others; every stage
+//! records a typed outcome in the task's [`TaskReport`], and tells what it
+//! is doing through a [`Reporter`]. [`brush`] runs them all.
+
+pub mod deploy;
+pub mod push;
+mod reporter;
+
+pub use reporter::{Reporter, Silent, Stage};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,6 +16,7 @@ use crate::build::{self, BuildError, Built};
 use crate::config::{Env, Settings};
 use crate::gen::{GenError, GeneratedTask, Generator};
 use crate::harness::{Harness, HarnessConfig, HarnessError, Message};
+use crate::report::{ms, StageDetail, StageRecord, TaskRecord};
 use crate::toolchain::Toolchain;
 use crate::workflow::{Expect, Task, Workflow, WorkflowError};
 
@@ -52,6 +61,13 @@ pub enum PipelineError {
         /// Known component names.
         known: String,
     },
+    /// Where to push could not be decided (a bad `REGISTRY_URL`, `--to`, or
+    /// credentials).
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    /// The async runtime for the network stages could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A task failed in a stage that the command needed.
     #[error("task `{task}`: {message}")]
     Task {
@@ -87,7 +103,7 @@ fn check_against_templates(
     let http: Vec<_> = wf
         .tasks
         .iter()
-        .filter(|t| t.template == "http_producer_nats")
+        .filter(|t| templates.get(&t.template).is_some_and(|x| x.meta.http))
         .collect();
     for (i, a) in http.iter().enumerate() {
         for b in &http[..i] {
@@ -122,18 +138,7 @@ impl Project {
     /// Loads and validates `dir/workflow.yaml` and the settings.
     pub fn load(dir: &Path) -> Result<Project, PipelineError> {
         let generator = Generator::for_project(dir)?;
-        let known = generator.templates().names();
-        let aliases: Vec<(String, String)> = generator
-            .templates()
-            .iter()
-            .flat_map(|t| {
-                t.meta
-                    .aliases
-                    .iter()
-                    .map(|a| (a.clone(), t.meta.name.clone()))
-            })
-            .collect();
-        let workflow = Workflow::load_with_aliases(dir, &known, &aliases)?;
+        let workflow = Workflow::load(dir, &generator.templates().infos())?;
         let problems = check_against_templates(&workflow, generator.templates());
         if !problems.is_empty() {
             return Err(crate::workflow::WorkflowError::Invalid(problems).into());
@@ -189,8 +194,42 @@ pub struct TaskReport {
     pub test: Option<Result<TestSummary, HarnessError>>,
     /// Wall time of each stage that ran.
     pub timings: Vec<(&'static str, Duration)>,
-    /// Records of later stages (push, deploy), for reports.
-    pub extra_stages: Vec<crate::report::StageRecord>,
+    /// push result.
+    pub push: Option<Result<crate::push::PushOutcome, StageError>>,
+    /// deploy result.
+    pub deploy: Option<Result<crate::deploy::AppReport, StageError>>,
+}
+
+/// Why a push or deploy stage failed for a task.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The registry or layout refused or could not be reached.
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    /// wadm or NATS refused or could not be reached.
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
+    /// The generated manifest could not be pinned to the pushed digest.
+    #[error(transparent)]
+    Pin(#[from] crate::manifest::PinError),
+    /// A file of the project could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the project could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl TaskReport {
@@ -212,14 +251,13 @@ impl TaskReport {
             }
             _ => {}
         }
-        self.extra_stages.iter().find(|s| !s.ok).map(|s| {
-            let stage: &'static str = match s.stage.as_str() {
-                "push" => "push",
-                "deploy" => "deploy",
-                _ => "stage",
-            };
-            (stage, s.error.clone().unwrap_or_default())
-        })
+        if let Some(Err(e)) = &self.push {
+            return Some(("push", e.to_string()));
+        }
+        if let Some(Err(e)) = &self.deploy {
+            return Some(("deploy", e.to_string()));
+        }
+        None
     }
 
     fn new(task: &Task) -> TaskReport {
@@ -230,7 +268,140 @@ impl TaskReport {
             build: None,
             test: None,
             timings: Vec::new(),
-            extra_stages: Vec::new(),
+            push: None,
+            deploy: None,
+        }
+    }
+
+    /// What this task's run records in reports and metrics (paths relative
+    /// to the project `root`).
+    pub fn record(&self, root: &Path) -> TaskRecord {
+        let time = |stage: &str| {
+            self.timings
+                .iter()
+                .find(|(s, _)| *s == stage)
+                .map(|(_, d)| ms(*d))
+                .unwrap_or(0)
+        };
+        let record = |detail: StageDetail, ok: bool, error: Option<String>| StageRecord {
+            ms: time(detail.name()),
+            detail,
+            ok,
+            error,
+        };
+        let mut stages = Vec::new();
+        if let Some(g) = &self.gen {
+            stages.push(record(
+                StageDetail::Gen,
+                g.is_ok(),
+                g.as_ref().err().map(|e| e.to_string()),
+            ));
+        }
+        match &self.build {
+            Some(Ok(b)) => stages.push(StageRecord {
+                ms: ms(b.elapsed),
+                ..record(
+                    StageDetail::Build {
+                        cached: Some(b.cached),
+                        artifact: Some(
+                            b.path
+                                .strip_prefix(root)
+                                .unwrap_or(&b.path)
+                                .display()
+                                .to_string(),
+                        ),
+                        size: Some(b.record.size),
+                        sha256: Some(b.record.sha256.clone()),
+                        compile_ms: (!b.cached).then_some(b.record.compile_ms),
+                        componentize_ms: (!b.cached).then_some(b.record.componentize_ms),
+                        snapshot: Some(b.record.snapshot),
+                    },
+                    true,
+                    None,
+                )
+            }),
+            Some(Err(e)) => stages.push(record(
+                StageDetail::Build {
+                    cached: None,
+                    artifact: None,
+                    size: None,
+                    sha256: None,
+                    compile_ms: None,
+                    componentize_ms: None,
+                    snapshot: None,
+                },
+                false,
+                Some(e.to_string()),
+            )),
+            None => {}
+        }
+        match &self.test {
+            Some(Ok(s)) => stages.push(record(
+                StageDetail::Test {
+                    passed: Some(s.cases.len() - s.failed()),
+                    failed: Some(s.failed()),
+                },
+                s.failed() == 0,
+                None,
+            )),
+            Some(Err(e)) => stages.push(record(
+                StageDetail::Test {
+                    passed: None,
+                    failed: None,
+                },
+                false,
+                Some(e.to_string()),
+            )),
+            None => {}
+        }
+        match &self.push {
+            Some(Ok(o)) => stages.push(record(
+                StageDetail::Push {
+                    reference: Some(o.pinned_reference.clone()),
+                    digest: Some(o.digest.clone()),
+                },
+                true,
+                None,
+            )),
+            Some(Err(e)) => stages.push(record(
+                StageDetail::Push {
+                    reference: None,
+                    digest: None,
+                },
+                false,
+                Some(e.to_string()),
+            )),
+            None => {}
+        }
+        match &self.deploy {
+            Some(Ok(r)) => stages.push(record(
+                StageDetail::Deploy {
+                    state: Some(r.state.to_string()),
+                },
+                true,
+                None,
+            )),
+            Some(Err(e)) => {
+                let state = match e {
+                    StageError::Deploy(d) => d.report().map(|r| r.state.to_string()),
+                    _ => None,
+                };
+                stages.push(record(
+                    StageDetail::Deploy { state },
+                    false,
+                    Some(e.to_string()),
+                ))
+            }
+            None => {}
+        }
+        let failure = self.failure();
+        TaskRecord {
+            task: self.task.clone(),
+            component: self.component.clone(),
+            ok: failure.is_none(),
+            failed_stage: failure.as_ref().map(|f| f.0.to_string()),
+            error: failure.map(|f| f.1),
+            stages,
         }
     }
 
@@ -267,10 +438,6 @@ pub struct CaseResult {
     pub elapsed: Duration,
 }
 
-/// Called with (component, stage) when a task enters a stage: `compile`,
-/// `componentize`, `test`, `push`, `deploy`.
-pub type StageHook = std::sync::Arc<dyn Fn(&str, &'static str) + Send + Sync>;
-
 /// Options of a pipeline run.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -280,8 +447,8 @@ pub struct RunOptions {
     pub harness: HarnessConfig,
     /// Cache directory (Go build cache lives under it).
     pub cache_dir: PathBuf,
-    /// Stage notifications, for progress displays.
-    pub on_stage: Option<StageHook>,
+    /// Where stage changes and progress lines go (default [`Silent`]).
+    pub reporter: std::sync::Arc<dyn Reporter>,
     /// Pre-initialize components after Go's init (`--no-snapshot` turns it
     /// off for a run; workflow.yaml's `snapshot: false` for a project or task).
     pub snapshot: bool,
@@ -293,7 +460,6 @@ impl std::fmt::Debug for RunOptions {
             .field("jobs", &self.jobs)
             .field("harness", &self.harness)
             .field("cache_dir", &self.cache_dir)
-            .field("on_stage", &self.on_stage.is_some())
             .field("snapshot", &self.snapshot)
             .finish()
     }
@@ -313,16 +479,14 @@ impl RunOptions {
                 ..HarnessConfig::default()
             },
             cache_dir,
-            on_stage: None,
+            reporter: std::sync::Arc::new(Silent),
             snapshot: true,
         }
     }
 
     /// Reports that `component` entered `stage`.
-    pub fn stage(&self, component: &str, stage: &'static str) {
-        if let Some(hook) = &self.on_stage {
-            hook(component, stage);
-        }
+    pub fn stage(&self, component: &str, stage: Stage) {
+        self.reporter.stage(component, stage);
     }
 }
 
@@ -356,6 +520,11 @@ pub fn build(
     let reports = gen(project);
     let go_cache = opts.cache_dir.clone();
     let toolchain_sha256 = toolchain.provenance().map(|p| p.sha256).unwrap_or_default();
+    let go_env = crate::gomod::GoEnv::new(
+        &project.env,
+        &go_cache,
+        project.workflow.root.join(crate::gomod::GO_MOD).is_file(),
+    );
     let built = build::parallel_map(&reports, opts.jobs, |report| {
         let Some(Ok(generated)) = &report.gen else {
             return None;
@@ -367,34 +536,37 @@ pub fn build(
             .find(|t| t.name == report.task)
             .expect("report comes from the workflow");
         let start = Instant::now();
-        let b =
-            (|| {
-                let template = project
+        let b = (|| {
+            let template = project
+                .generator
+                .templates()
+                .get(&task.template)
+                .expect("gen succeeded, so the template exists");
+            let world =
+                project
                     .generator
-                    .templates()
-                    .get(&task.template)
-                    .expect("gen succeeded, so the template exists");
-                let world = project.generator.wit().world(template).map_err(|e| {
-                    BuildError::Componentize {
+                    .wit()
+                    .world(template)
+                    .map_err(|e| BuildError::Componentize {
                         task: task.name.clone(),
                         message: e.to_string(),
-                    }
-                })?;
-                build::build_task(
-                    &project.workflow.root,
-                    generated,
-                    &task.code,
-                    world,
-                    &build::BuildEnv {
-                        toolchain,
-                        resolve: &project.generator.wit().resolve,
-                        cache_dir: &go_cache,
-                        on_stage: &|stage| opts.stage(&task.component_name, stage),
-                        toolchain_sha256: &toolchain_sha256,
-                        snapshot: opts.snapshot && project.workflow.snapshot_for(task),
-                    },
-                )
-            })();
+                    })?;
+            build::build_task(
+                &project.workflow.root,
+                generated,
+                &task.code,
+                world,
+                &build::BuildEnv {
+                    toolchain,
+                    resolve: &project.generator.wit().resolve,
+                    cache_dir: &go_cache,
+                    on_stage: &|stage| opts.stage(&task.component_name, Stage::from_build(stage)),
+                    toolchain_sha256: &toolchain_sha256,
+                    snapshot: opts.snapshot && project.workflow.snapshot_for(task),
+                    go: &go_env,
+                },
+            )
+        })();
         let mut progress = TaskReport::new(task);
         progress.build = Some(b);
         on_built(&progress);
@@ -431,7 +603,7 @@ pub fn test_all(
             .iter()
             .find(|t| t.name == r.task)
             .expect("report comes from the workflow");
-        opts.stage(&r.component, "test");
+        opts.stage(&r.component, Stage::Test);
         let start = Instant::now();
         r.test = Some(test_task(project, harness, task, &built));
         r.timings.push(("test", start.elapsed()));
@@ -593,4 +765,55 @@ mod tests {
         let d = diff_text("a\nb", "a\nc", 1, "out");
         assert!(d.contains("    a\n  - b\n  + c"), "{d}");
     }
+}
+
+/// What [`brush`] does beyond [`RunOptions`]: where to push, how to deploy.
+#[derive(Debug, Clone, Default)]
+pub struct BrushOptions {
+    /// The push stage.
+    pub push: push::PushStageOptions,
+    /// The deploy stage (`nats: None`: nothing is deployed).
+    pub deploy: deploy::DeployStageOptions,
+}
+
+/// The whole pipeline, as `pelato brush` runs it: gen → build → test → push →
+/// deploy. A task that fails a stage goes no further; the others go on.
+/// Returns one report per task and what the deploy stage did as a whole.
+/// Progress goes to `opts.reporter`. Must not be called from within an
+/// async runtime (it runs its own for the network stages).
+pub fn brush(
+    project: &Project,
+    toolchain: &Toolchain,
+    opts: &RunOptions,
+    stages: &BrushOptions,
+) -> Result<(Vec<TaskReport>, deploy::Deployed), PipelineError> {
+    let mut reports = build(project, toolchain, opts, &|_| {});
+    let harness = Harness::new(opts.harness.clone())?;
+    test_all(project, &harness, &mut reports, opts, &|_| {});
+    let provenance = toolchain.provenance()?;
+    let rt = network_runtime()?;
+    let reporter = opts.reporter.as_ref();
+    rt.block_on(push::push_all(
+        project,
+        &provenance,
+        &mut reports,
+        &stages.push,
+        reporter,
+    ))?;
+    let deployed = rt.block_on(deploy::deploy_all(
+        project,
+        &mut reports,
+        &stages.deploy,
+        reporter,
+    ));
+    Ok((reports, deployed))
+}
+
+/// The async runtime the network stages (push, deploy) run on.
+pub fn network_runtime() -> Result<tokio::runtime::Runtime, PipelineError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(PipelineError::Runtime)
 }

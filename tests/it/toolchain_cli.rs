@@ -1,7 +1,7 @@
 //! `pelato toolchain …` as a user runs it, against stand-in archives on a
 //! loopback server (PELATO_TOOLCHAIN_MANIFESTS points at test manifests).
 
-mod toolchain_support;
+use crate::support::toolchain as toolchain_support;
 
 use std::fs;
 use std::path::Path;

@@ -3,8 +3,7 @@
 //! `wasi:http/incoming-handler` export and delivers messages to its messaging
 //! handler.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use pelato::harness::{Harness, HarnessConfig, Message};
 use pelato::pipeline::TaskReport;

@@ -55,6 +55,20 @@ fn gen_writes_a_go_module_and_a_valid_manifest_per_task() {
             assert!(g.dir.join(f).is_file(), "{} missing {f}", r.component);
         }
         assert_eq!(g.dir, dir.path().join("gen").join(&r.component));
+        // The usual modes (a new folder's, a new file's), not a private
+        // temporary folder's 0700: gen/ is read by the rest of the team.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let probe = tempfile::tempdir().unwrap();
+        std::fs::create_dir(probe.path().join("d")).unwrap();
+        std::fs::write(probe.path().join("f"), "").unwrap();
+        assert_eq!(
+            mode(&g.dir),
+            mode(&probe.path().join("d")),
+            "{}",
+            r.component
+        );
+        assert_eq!(mode(&g.dir.join("go.mod")), mode(&probe.path().join("f")));
     }
 
     let convert = dir.path().join("gen/convert");
@@ -218,7 +232,7 @@ fn nothing_is_written_when_validation_fails() {
 fn registry_url_sets_the_image_reference() {
     let dir = fixture("old_dialect");
     let g = Generator::new().unwrap();
-    let wf = Workflow::load(dir.path(), &g.templates().names()).unwrap();
+    let wf = Workflow::load(dir.path(), &g.templates().infos()).unwrap();
     let s = Settings::from_sources(
         |k| match k {
             "REGISTRY_URL" => Some("http://127.0.0.1:5000/".into()),

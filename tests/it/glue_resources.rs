@@ -3,8 +3,7 @@
 //! wit-component and wasmtime (host resources in a `ResourceTable`), plus the
 //! `wasi:http/incoming-handler` world compiled and componentized.
 
-#[path = "support/glue.rs"]
-mod support;
+use crate::support::glue as support;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

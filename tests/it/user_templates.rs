@@ -1,8 +1,7 @@
 //! User templates: a project's `templates/` (or `PELATO_TEMPLATES`) adds task
 //! types without recompiling PELATO; broken ones get clear errors.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use std::path::Path;
 use std::process::Command;
@@ -235,4 +234,51 @@ fn a_template_whose_glue_misses_an_export_is_refused_at_gen() {
         err.contains("template `shout_nats` must define `func pelatoOnHandlerHandleMessage(a0 pelatoBrokerMessage) pelatoResult[struct{}, string]`"),
         "{err}"
     );
+}
+
+/// What a user template's template.toml requires is enforced when the
+/// project loads, with the field, the line and the fix.
+#[test]
+fn a_user_templates_required_fields_are_enforced() {
+    let p = TestProject::new(
+        &WORKFLOW.replace("    dest_topic: out.greet\n", ""),
+        &[(
+            "greet.go",
+            "package main\n\nfunc exec_task(arg string) string { return arg }\n",
+        )],
+    );
+    let templates = p.path().join("templates");
+    write_template(
+        &templates,
+        "shout_nats",
+        &[
+            ("template.toml", SHOUT_TOML),
+            ("world.wit", SHOUT_WIT),
+            ("glue.go.hbs", SHOUT_GLUE),
+            ("wadm.yaml.hbs", &builtin_manifest()),
+        ],
+    );
+    let e = match pelato::pipeline::Project::load(p.path()) {
+        Ok(_) => panic!("a task without a required field must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("field `dest_topic`: required field `dest_topic` is missing"),
+        "{e}"
+    );
+    // Any task field can be required: `instances` here.
+    let toml = SHOUT_TOML.replace(
+        "required = [\"source_topic\", \"dest_topic\"]",
+        "required = [\"source_topic\", \"instances\"]",
+    );
+    std::fs::write(templates.join("shout_nats/template.toml"), toml).unwrap();
+    let e = match pelato::pipeline::Project::load(p.path()) {
+        Ok(_) => panic!("a task without a required field must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("workflow.yaml:3: task \"greet\", field `instances`: required field `instances` is missing (a `shout` task needs it"),
+        "{e}"
+    );
+    assert!(e.contains("fix: add `instances:` to the task"), "{e}");
 }

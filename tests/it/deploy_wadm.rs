@@ -2,8 +2,7 @@
 //! simulated wasmCloud host. Every test starts its own NATS on random 127.0.0.1 ports with a
 //! fresh store and uses its own lattice.
 
-#[path = "support/nats.rs"]
-mod nats_support;
+use crate::support::nats as nats_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,15 +2,25 @@
 //! results for every template, fresh randomness per instance, right clocks,
 //! panics and GC as before; and the opt-outs, the cache and `pelato bench`.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use pelato::harness::{Harness, HarnessConfig, Message};
-use pelato::pipeline::{self, Project, TaskReport};
+use pelato::pipeline::{self, Project, Reporter, Stage, TaskReport};
+
+/// Keeps the stages the pipeline reports.
+struct StageLog(Arc<Mutex<Vec<Stage>>>);
+
+impl Reporter for StageLog {
+    fn stage(&self, _: &str, stage: Stage) {
+        self.0.lock().unwrap().push(stage);
+    }
+    fn info(&self, _: &str) {}
+    fn warn(&self, _: &str) {}
+}
 use support::{go, options, processor_workflow, TestProject, CONVERT};
 
 /// gen + build with or without snapshot.
@@ -386,9 +396,7 @@ fn snapshot_can_be_turned_off_per_project_and_task_and_is_cached_per_core_module
     let run = |project: &Project| {
         let mut o = options(project);
         let seen = stages.clone();
-        o.on_stage = Some(Arc::new(move |_: &str, s: &'static str| {
-            seen.lock().unwrap().push(s)
-        }));
+        o.reporter = Arc::new(StageLog(seen));
         let r = pipeline::build(project, &go(), &o, &|_| {});
         built(&r, "c").record.clone()
     };
@@ -402,8 +410,8 @@ fn snapshot_can_be_turned_off_per_project_and_task_and_is_cached_per_core_module
     stages.lock().unwrap().clear();
     let second = run(&p.load());
     let seen = stages.lock().unwrap().clone();
-    assert!(seen.contains(&"compile"), "{seen:?}");
-    assert!(!seen.contains(&"snapshot"), "{seen:?}");
+    assert!(seen.contains(&Stage::Compile), "{seen:?}");
+    assert!(!seen.contains(&Stage::Snapshot), "{seen:?}");
     assert!(second.snapshot);
     assert_eq!(second.sha256, first.sha256);
     assert_ne!(second.key, first.key);

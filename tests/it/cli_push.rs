@@ -1,13 +1,10 @@
 //! `pelato push` and the whole `pelato brush` as users run them, against a real
 //! registry (Debian's docker-registry), a real nats-server and a real wadm.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
-#[path = "support/nats.rs"]
-mod nats_support;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::nats as nats_support;
+use crate::support::registry as registry_support;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,11 +1,9 @@
 //! `pelato deploy | status | remove` as users run them, against a real
 //! nats-server (JetStream) and a real wadm started in this test process.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
-#[path = "support/nats.rs"]
-mod nats_support;
+use crate::support::nats as nats_support;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,8 +1,7 @@
 //! Push tests against a real registry (Debian `docker-registry`, distribution 2.8) and local OCI
 //! layouts. The registry must be installed: `apt-get install docker-registry apache2-utils`.
 
-#[path = "support/registry.rs"]
-mod registry;
+use crate::support::registry;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

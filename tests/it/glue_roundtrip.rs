@@ -9,8 +9,7 @@
 //! a pass-through, the `golden-*` functions also check values against Go
 //! literals written independently of the glue, in both directions.
 
-#[path = "support/glue.rs"]
-mod support;
+use crate::support::glue as support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,7 +4,7 @@
 //! selection and command line (with a stand-in compiler: TinyGo itself cannot
 //! be installed on the CI machine).
 
-mod toolchain_support;
+use crate::support::toolchain as toolchain_support;
 
 use std::ffi::OsString;
 use std::fs;

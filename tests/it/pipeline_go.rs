@@ -2,8 +2,7 @@
 //! generated projects, wit-component componentizes them in process, and the
 //! components run in the embedded wasmtime harness.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
 use std::time::Duration;
 

@@ -3,11 +3,9 @@
 //! and `wasmcloud:postgres` reaches a real Postgres cluster started by the test
 //! (Debian's `initdb` + `pg_ctl` on 127.0.0.1). The rows are asserted with psql.
 
-#[path = "support/project.rs"]
-mod support;
+use crate::support::project as support;
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use crate::support::postgres;
 
 use std::collections::HashMap;
 use std::process::Command;
