@@ -468,7 +468,7 @@ pub fn build_task(
     let (mut snapshotted, mut snapshot_ms, mut snapshot_skipped) = (false, 0, None);
     if snapshot {
         on_stage("snapshot");
-        match crate::snapshot::snapshot(&compiled.wasm, Some(&cache_dir.join("snapshot-code"))) {
+        match crate::snapshot::snapshot(&compiled.wasm) {
             Ok(s) => {
                 snapshotted = true;
                 snapshot_ms = s.elapsed.as_millis() as u64;

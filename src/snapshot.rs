@@ -28,30 +28,35 @@
 //! * **Environment and arguments** are read by Go's init, so a snapshotted
 //!   component sees the empty ones of the build step, never the build machine's.
 //!
-//! The one-off init run runs init once, so compile time is all that matters:
-//! it uses [`Engine::default`] (see [`Engine`] for the alternatives measured;
-//! `PELATO_SNAPSHOT_ENGINE` picks another one, and `PELATO_SNAPSHOT_TRACE=1`
-//! prints where the step's time goes, for measuring).
+//! The one-off init run happens once per distinct core module, so what it
+//! costs is what an edit of a task costs on top of `go build`. Compiling the
+//! whole module for it (Cranelift or Winch) costs 0.5–2.5 s for a 4.4 MB Go
+//! module, while init runs a few hundred of its ~5,000 functions for a few
+//! milliseconds. So the default [`Engine::Interpreter`] runs init in the Wasmi
+//! interpreter, which translates a function only when it is first called, with
+//! the few WASI calls Go's init makes ([`wasi_init`]: no arguments, no
+//! environment, no preopens, stdio as wasmtime's empty context shows it). If
+//! init calls anything else or traps there, the step runs again in wasmtime
+//! with Cranelift and the full WASI context, so the result never depends on
+//! the interpreter's coverage. [`Engine`] lists the engines measured
+//! (`cargo bench --bench snapshot --features snapshot-engines`).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wasmtime::{Config, Linker, Module, OptLevel, Store, Strategy};
+use wasmtime::{Config, Linker, Module, OptLevel, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wizer::{InstanceState, SnapshotVal, Wizer};
+
+mod wasi_init;
 
 /// The glue's export that prepares the initialized module for the snapshot.
 pub const PREPARE_EXPORT: &str = "pelato_snapshot_prepare";
 
 /// Version of the snapshot step; part of the build cache key of snapshotted
 /// components, so a change here rebuilds them.
-pub const SNAPSHOT_VERSION: &str = "1";
+pub const SNAPSHOT_VERSION: &str = "2";
 
 /// Why a module was not snapshotted.
 #[derive(Debug, thiserror::Error)]
@@ -60,10 +65,7 @@ pub enum SnapshotError {
     /// runtime's random state); the plain module works and should be used.
     #[error("this module cannot be pre-initialized: {0}")]
     Unsupported(String),
-    /// `PELATO_SNAPSHOT_ENGINE` names no known engine.
-    #[error("unknown snapshot engine `{0}` (known: winch, cranelift)")]
-    UnknownEngine(String),
-    /// Go's initialization trapped or wasmtime failed.
+    /// Go's initialization trapped or the engine failed.
     #[error("pre-initializing failed: {message}")]
     Failed {
         /// Cause, with its chain.
@@ -73,67 +75,79 @@ pub enum SnapshotError {
     },
 }
 
-/// The wasmtime configuration that runs Go's init once at build time.
+/// The engine that runs Go's init once at build time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
-    /// Winch, wasmtime's single-pass baseline compiler: compiles 2–5× faster
-    /// than Cranelift here, and init's run time is small either way.
+    /// The Wasmi interpreter with lazy translation: only the functions init
+    /// calls are translated, so the cost follows what init runs, not the
+    /// module's size.
     #[default]
-    Winch,
-    /// Cranelift without optimizations and with the single-pass register
-    /// allocator, with the [`CodeCache`].
+    Interpreter,
+    /// wasmtime with Cranelift without optimizations and with the single-pass
+    /// register allocator: compiles every function first. The fallback when
+    /// init needs more than the interpreter's WASI subset.
     Cranelift,
+    /// wasmtime with Winch, its single-pass baseline compiler (measuring only).
+    #[cfg(feature = "snapshot-engines")]
+    Winch,
+    /// wasmtime's Pulley interpreter, compiled to Pulley bytecode by Cranelift
+    /// (measuring only).
+    #[cfg(feature = "snapshot-engines")]
+    Pulley,
 }
 
 impl Engine {
-    /// The engine named by `PELATO_SNAPSHOT_ENGINE` (`winch`, `cranelift`),
-    /// else the default.
-    pub fn from_env() -> Result<Self, SnapshotError> {
-        match std::env::var("PELATO_SNAPSHOT_ENGINE") {
-            Err(_) => Ok(Self::default()),
-            Ok(name) => name.parse(),
-        }
-    }
+    /// Every engine this build has.
+    pub const ALL: &'static [Engine] = &[
+        Engine::Interpreter,
+        Engine::Cranelift,
+        #[cfg(feature = "snapshot-engines")]
+        Engine::Winch,
+        #[cfg(feature = "snapshot-engines")]
+        Engine::Pulley,
+    ];
 
-    fn config(self) -> Config {
-        let mut config = Config::new();
+    /// A short name (`interpreter`, `cranelift`, `winch`, `pulley`).
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Winch => {
-                config.strategy(Strategy::Winch);
-            }
-            Self::Cranelift => {
-                config.strategy(Strategy::Cranelift);
-                config.cranelift_opt_level(OptLevel::None);
-                // The fastest register allocator: the code runs once.
-                config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
-            }
+            Engine::Interpreter => "interpreter",
+            Engine::Cranelift => "cranelift",
+            #[cfg(feature = "snapshot-engines")]
+            Engine::Winch => "winch",
+            #[cfg(feature = "snapshot-engines")]
+            Engine::Pulley => "pulley",
         }
-        config
     }
-}
 
-impl std::str::FromStr for Engine {
-    type Err = SnapshotError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "winch" => Ok(Self::Winch),
-            "cranelift" => Ok(Self::Cranelift),
-            other => Err(SnapshotError::UnknownEngine(other.to_owned())),
+    fn wasmtime_config(self) -> Result<Config, SnapshotError> {
+        let mut config = Config::new();
+        config.cranelift_opt_level(OptLevel::None);
+        // The fastest register allocator: the code runs once.
+        config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+        match self {
+            Engine::Interpreter | Engine::Cranelift => {}
+            #[cfg(feature = "snapshot-engines")]
+            Engine::Winch => {
+                config.strategy(wasmtime::Strategy::Winch);
+            }
+            #[cfg(feature = "snapshot-engines")]
+            Engine::Pulley => {
+                config
+                    .target("pulley64")
+                    .map_err(|e| engine_failed(e.into()))?;
+            }
         }
+        Ok(config)
     }
 }
 
 /// Where the snapshot step's time went.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Phases {
-    /// `Wizer::instrument`.
+    /// `Wizer::instrument` (parse, validate, export the state).
     pub instrument: Duration,
-    /// Compiling the instrumented module (`Module::new`).
+    /// Compiling (wasmtime) or parsing (interpreter) the instrumented module.
     pub compile: Duration,
-    /// Functions found in the [`CodeCache`] during the compile.
-    pub cache_hits: usize,
-    /// Functions compiled because they were not in the [`CodeCache`].
-    pub cache_misses: usize,
     /// Instantiating it and running `_initialize` and the glue's prepare export.
     pub init: Duration,
     /// `Wizer::snapshot`: rewriting the module with the initialized state.
@@ -145,23 +159,86 @@ pub struct Phases {
 pub struct Snapshot {
     /// The pre-initialized core module.
     pub wasm: Vec<u8>,
-    /// Wall time of the snapshot step (compile, init, rewrite).
+    /// Wall time of the snapshot step, fallback included.
     pub elapsed: Duration,
-    /// The same, per phase.
+    /// The engine whose run made [`Snapshot::wasm`].
+    pub engine: Engine,
+    /// That run's time, per phase.
     pub phases: Phases,
+}
+
+/// Runs Go's initialization of `core` once and returns the pre-initialized
+/// module: with [`Engine::Interpreter`], and again with [`Engine::Cranelift`]
+/// and the full WASI context when the interpreter's run fails.
+pub fn snapshot(core: &[u8]) -> Result<Snapshot, SnapshotError> {
+    let start = Instant::now();
+    let mut snapshot = match snapshot_with(core, Engine::Interpreter) {
+        Err(SnapshotError::Failed { .. }) => snapshot_with(core, Engine::Cranelift)?,
+        other => other?,
+    };
+    snapshot.elapsed = start.elapsed();
+    Ok(snapshot)
+}
+
+/// [`snapshot`] with one given engine and no fallback (for measuring).
+pub fn snapshot_with(core: &[u8], engine: Engine) -> Result<Snapshot, SnapshotError> {
+    let start = Instant::now();
+    let mut wizer = Wizer::new();
+    wizer.init_func(PREPARE_EXPORT);
+    let (cx, instrumented) = wizer
+        .instrument(core)
+        .map_err(|e| SnapshotError::Unsupported(format!("{e:#}")))?;
+    let mut phases = Phases {
+        instrument: start.elapsed(),
+        ..Phases::default()
+    };
+    let wasm = match engine {
+        Engine::Interpreter => interpret(&wizer, &cx, &instrumented, &mut phases)?,
+        _ => compile_and_run(&wizer, &cx, &instrumented, engine, &mut phases)?,
+    };
+    Ok(Snapshot {
+        wasm,
+        elapsed: start.elapsed(),
+        engine,
+        phases,
+    })
+}
+
+fn engine_failed(e: wasmtime::Error) -> SnapshotError {
+    SnapshotError::Failed {
+        message: format!("{e:#}"),
+        stderr: String::new(),
+    }
+}
+
+fn not_glue() -> SnapshotError {
+    SnapshotError::Unsupported(format!(
+        "the module does not export `{PREPARE_EXPORT}` (not PELATO's glue)"
+    ))
+}
+
+/// What the glue's prepare export returned: 1 when it found the runtime's
+/// random generator state.
+fn check_prepared(found: Option<i32>) -> Result<(), SnapshotError> {
+    match found {
+        Some(1) => Ok(()),
+        _ => Err(SnapshotError::Unsupported(
+            "the glue did not find the Go runtime's random generator state, so instances would share their randomness".into(),
+        )),
+    }
 }
 
 struct Init {
     wasi: WasiP1Ctx,
 }
 
-/// Reads the instance's exported globals and memory for Wizer.
-struct State<'a> {
+/// Reads a wasmtime instance's exported globals and memory for Wizer.
+struct WasmtimeState<'a> {
     store: &'a mut Store<Init>,
     instance: wasmtime::Instance,
 }
 
-impl InstanceState for State<'_> {
+impl InstanceState for WasmtimeState<'_> {
     async fn global_get(&mut self, name: &str, _: wasmtime_wizer::ValType) -> SnapshotVal {
         let global = self
             .instance
@@ -186,188 +263,31 @@ impl InstanceState for State<'_> {
     }
 }
 
-/// Runs Go's initialization of `core` once and returns the pre-initialized
-/// module, with the engine [`Engine::from_env`] names. `code_cache` is a
-/// folder for [`CodeCache`] (Cranelift engines only).
-pub fn snapshot(core: &[u8], code_cache: Option<&Path>) -> Result<Snapshot, SnapshotError> {
-    let engine = Engine::from_env()?;
-    let snapshot = snapshot_with(core, engine, code_cache)?;
-    if std::env::var_os("PELATO_SNAPSHOT_TRACE").is_some() {
-        let p = snapshot.phases;
-        eprintln!(
-            "snapshot ({engine:?}): total {:?}: instrument {:?}, compile {:?} (code cache: {} hits, {} misses), init {:?}, rewrite {:?}",
-            snapshot.elapsed, p.instrument, p.compile, p.cache_hits, p.cache_misses, p.init, p.rewrite
-        );
-    }
-    Ok(snapshot)
-}
-
-/// Compiled functions of earlier init runs, for Cranelift's incremental
-/// compilation: a function whose code is unchanged (most of Go's runtime and
-/// standard library, across tasks and edits) is not compiled again.
-///
-/// Stored as packs in one folder, one pack per compile with the entries it
-/// added, written atomically; a pack that does not parse is ignored (Cranelift
-/// also recompiles any entry it cannot read). When the folder holds more than
-/// [`CodeCache::MAX_BYTES`], it is emptied before the compile.
-#[derive(Debug, Default)]
-pub struct CodeCache {
-    dir: Option<PathBuf>,
-    known: HashMap<Vec<u8>, Vec<u8>>,
-    added: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
-    hits: AtomicUsize,
-    misses: AtomicUsize,
-}
-
-impl CodeCache {
-    /// Above this size the cache folder is emptied.
-    pub const MAX_BYTES: u64 = 256 << 20;
-
-    /// Loads the packs in `dir` (none when `dir` is `None`: a cache in memory only).
-    pub fn open(dir: Option<&Path>) -> CodeCache {
-        let mut cache = CodeCache {
-            dir: dir.map(Path::to_path_buf),
-            ..CodeCache::default()
-        };
-        let Some(dir) = dir else { return cache };
-        let packs: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "pack"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let total: u64 = packs
-            .iter()
-            .filter_map(|p| p.metadata().ok())
-            .map(|m| m.len())
-            .sum();
-        if total > Self::MAX_BYTES {
-            for p in &packs {
-                let _ = std::fs::remove_file(p);
-            }
-            return cache;
-        }
-        for p in packs {
-            if let Ok(bytes) = std::fs::read(&p) {
-                if let Some(entries) = parse_pack(&bytes) {
-                    cache.known.extend(entries);
-                }
-            }
-        }
-        cache
-    }
-
-    /// Writes the entries added since [`CodeCache::open`] as one pack.
-    pub fn persist(&self) -> std::io::Result<()> {
-        let added = self.added.lock().expect("code cache lock");
-        let Some(dir) = self.dir.as_deref().filter(|_| !added.is_empty()) else {
-            return Ok(());
-        };
-        let mut pack = Vec::new();
-        for (k, v) in added.iter() {
-            for part in [k, v] {
-                pack.extend_from_slice(&(part.len() as u64).to_le_bytes());
-                pack.extend_from_slice(part);
-            }
-        }
-        let name = format!("{}.pack", crate::util::digest::sha256_hex(&pack));
-        crate::util::fs::write_atomic(&dir.join(name), &pack)
-    }
-}
-
-fn parse_pack(mut bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    let take = |bytes: &mut &[u8]| -> Option<Vec<u8>> {
-        let (len, rest) = bytes.split_first_chunk::<8>()?;
-        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
-        let part = rest.get(..len)?.to_vec();
-        *bytes = &rest[len..];
-        Some(part)
-    };
-    let mut entries = Vec::new();
-    while !bytes.is_empty() {
-        let k = take(&mut bytes)?;
-        let v = take(&mut bytes)?;
-        entries.push((k, v));
-    }
-    Some(entries)
-}
-
-impl wasmtime::CacheStore for CodeCache {
-    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let found = self.known.get(key).map(|v| Cow::Borrowed(&v[..]));
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        found
-    }
-
-    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        self.added
-            .lock()
-            .expect("code cache lock")
-            .push((key.to_vec(), value));
-        true
-    }
-}
-
-/// [`snapshot`] with a given engine.
-pub fn snapshot_with(
-    core: &[u8],
+/// The init run in wasmtime: compile every function, then run.
+fn compile_and_run(
+    wizer: &Wizer,
+    cx: &wasmtime_wizer::ModuleContext<'_>,
+    instrumented: &[u8],
     engine: Engine,
-    code_cache: Option<&Path>,
-) -> Result<Snapshot, SnapshotError> {
-    let start = Instant::now();
-    let mut phases = Phases::default();
-    let mut mark = Instant::now();
-    let mut lap = || {
-        let now = Instant::now();
-        std::mem::replace(&mut mark, now).elapsed()
-    };
+    phases: &mut Phases,
+) -> Result<Vec<u8>, SnapshotError> {
     let failed = |e: wasmtime::Error, stderr: &MemoryOutputPipe| SnapshotError::Failed {
         message: format!("{e:#}"),
         stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
     };
-    let mut wizer = Wizer::new();
-    wizer.init_func(PREPARE_EXPORT);
-    let (cx, instrumented) = wizer
-        .instrument(core)
-        .map_err(|e| SnapshotError::Unsupported(format!("{e:#}")))?;
-    phases.instrument = lap();
-
-    let mut config = engine.config();
-    let cache = Arc::new(CodeCache::open(code_cache));
-    if engine != Engine::Winch {
-        config
-            .enable_incremental_compilation(cache.clone())
-            .map_err(|e| SnapshotError::Failed {
-                message: format!("{e:#}"),
-                stderr: String::new(),
-            })?;
-    }
-    let engine = wasmtime::Engine::new(&config).map_err(|e| SnapshotError::Failed {
-        message: format!("{e:#}"),
-        stderr: String::new(),
-    })?;
+    let t = Instant::now();
+    let engine = wasmtime::Engine::new(&engine.wasmtime_config()?).map_err(engine_failed)?;
     let stderr = MemoryOutputPipe::new(1 << 20);
     let wasi = WasiCtxBuilder::new()
         .stdout(MemoryOutputPipe::new(1 << 20))
         .stderr(stderr.clone())
         .build_p1();
     let mut store = Store::new(&engine, Init { wasi });
-    let module = Module::new(&engine, &instrumented).map_err(|e| failed(e, &stderr))?;
-    phases.compile = lap();
-    phases.cache_hits = cache.hits.load(Ordering::Relaxed);
-    phases.cache_misses = cache.misses.load(Ordering::Relaxed);
-    // A cache that cannot be written only costs the next build time.
-    let _ = cache.persist();
+    let module = Module::new(&engine, instrumented).map_err(|e| failed(e, &stderr))?;
+    phases.compile = t.elapsed();
+    let t = Instant::now();
     if module.get_export(PREPARE_EXPORT).is_none() {
-        return Err(SnapshotError::Unsupported(format!(
-            "the module does not export `{PREPARE_EXPORT}` (not PELATO's glue)"
-        )));
+        return Err(not_glue());
     }
     let mut linker: Linker<Init> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut Init| &mut s.wasi)
@@ -392,26 +312,111 @@ pub fn snapshot_with(
         }
     };
     run(&mut store, "_initialize").map_err(|e| failed(e, &stderr))?;
-    match run(&mut store, PREPARE_EXPORT).map_err(|e| failed(e, &stderr))? {
-        Some(1) => {}
-        _ => {
-            return Err(SnapshotError::Unsupported(
-                "the glue did not find the Go runtime's random generator state, so instances would share their randomness".into(),
-            ))
-        }
-    }
-    phases.init = lap();
-    let mut state = State {
+    check_prepared(run(&mut store, PREPARE_EXPORT).map_err(|e| failed(e, &stderr))?)?;
+    phases.init = t.elapsed();
+    let t = Instant::now();
+    let mut state = WasmtimeState {
         store: &mut store,
         instance,
     };
-    let wasm = block_on(wizer.snapshot(&cx, &mut state)).map_err(|e| failed(e, &stderr))?;
-    phases.rewrite = lap();
-    Ok(Snapshot {
-        wasm,
-        elapsed: start.elapsed(),
-        phases,
-    })
+    let wasm = block_on(wizer.snapshot(cx, &mut state)).map_err(|e| failed(e, &stderr))?;
+    phases.rewrite = t.elapsed();
+    Ok(wasm)
+}
+
+/// Reads a Wasmi instance's exported globals and memory for Wizer.
+struct WasmiState<'a> {
+    store: &'a mut wasmi::Store<wasi_init::WasiInit>,
+    instance: wasmi::Instance,
+}
+
+impl InstanceState for WasmiState<'_> {
+    async fn global_get(&mut self, name: &str, _: wasmtime_wizer::ValType) -> SnapshotVal {
+        let global = self
+            .instance
+            .get_global(&*self.store, name)
+            .expect("Wizer asks only for globals it exported");
+        match global.get(&*self.store) {
+            wasmi::Val::I32(x) => SnapshotVal::I32(x),
+            wasmi::Val::I64(x) => SnapshotVal::I64(x),
+            wasmi::Val::F32(x) => SnapshotVal::F32(x.to_bits()),
+            wasmi::Val::F64(x) => SnapshotVal::F64(x.to_bits()),
+            wasmi::Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            _ => panic!("Wizer rejects reference-typed mutable globals up front"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory = self
+            .instance
+            .get_memory(&*self.store, name)
+            .expect("Wizer asks only for memories it exported");
+        contents(memory.data(&*self.store))
+    }
+}
+
+/// The init run in Wasmi: functions are translated when first called.
+fn interpret(
+    wizer: &Wizer,
+    cx: &wasmtime_wizer::ModuleContext<'_>,
+    instrumented: &[u8],
+    phases: &mut Phases,
+) -> Result<Vec<u8>, SnapshotError> {
+    let failed = |e: &dyn std::fmt::Display, store: Option<&wasmi::Store<wasi_init::WasiInit>>| {
+        SnapshotError::Failed {
+            message: format!("{e:#}"),
+            stderr: store
+                .map(|s| String::from_utf8_lossy(&s.data().stderr).into_owned())
+                .unwrap_or_default(),
+        }
+    };
+    let t = Instant::now();
+    let mut config = wasmi::Config::default();
+    // Wizer validated the module; translate (and check) each function only
+    // when init calls it.
+    config.compilation_mode(wasmi::CompilationMode::Lazy);
+    let engine = wasmi::Engine::new(&config);
+    let module = wasmi::Module::new(&engine, instrumented).map_err(|e| failed(&e, None))?;
+    phases.compile = t.elapsed();
+    let t = Instant::now();
+    if !module.exports().any(|e| e.name() == PREPARE_EXPORT) {
+        return Err(not_glue());
+    }
+    let mut store = wasmi::Store::new(&engine, wasi_init::WasiInit::new());
+    let mut linker = wasmi::Linker::new(&engine);
+    wasi_init::define(&mut linker, &module).map_err(|e| failed(&e, None))?;
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .map_err(|e| failed(&e, Some(&store)))?;
+    let run = |store: &mut wasmi::Store<wasi_init::WasiInit>,
+               name: &str|
+     -> Result<Option<i32>, wasmi::Error> {
+        match instance.get_func(&*store, name) {
+            None => Ok(None),
+            Some(f) if f.ty(&*store).results().len() == 1 => {
+                Ok(Some(f.typed::<(), i32>(&*store)?.call(&mut *store, ())?))
+            }
+            Some(f) => f
+                .typed::<(), ()>(&*store)?
+                .call(&mut *store, ())
+                .map(|_| None),
+        }
+    };
+    run(&mut store, "_initialize").map_err(|e| failed(&e, Some(&store)))?;
+    let found = run(&mut store, PREPARE_EXPORT).map_err(|e| failed(&e, Some(&store)))?;
+    check_prepared(found)?;
+    phases.init = t.elapsed();
+    let t = Instant::now();
+    let mut state = WasmiState {
+        store: &mut store,
+        instance,
+    };
+    let wasm = block_on(wizer.snapshot(cx, &mut state)).map_err(|e| SnapshotError::Failed {
+        message: format!("{e:#}"),
+        stderr: String::new(),
+    })?;
+    phases.rewrite = t.elapsed();
+    Ok(wasm)
 }
 
 /// Drives a future that never waits (Wizer's snapshot reads memory only).
@@ -422,42 +427,5 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wasmtime::CacheStore;
-
-    #[test]
-    fn engines_are_named_as_documented() {
-        assert_eq!("winch".parse::<Engine>().unwrap(), Engine::Winch);
-        assert_eq!("cranelift".parse::<Engine>().unwrap(), Engine::Cranelift);
-        assert!(matches!(
-            "v8".parse::<Engine>(),
-            Err(SnapshotError::UnknownEngine(name)) if name == "v8"
-        ));
-    }
-
-    #[test]
-    fn the_code_cache_keeps_what_a_compile_added_and_skips_broken_packs() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = CodeCache::open(Some(dir.path()));
-        assert!(first.get(b"f").is_none());
-        assert!(first.insert(b"f", b"code of f".to_vec()));
-        assert!(first.insert(b"g", Vec::new()));
-        first.persist().unwrap();
-        std::fs::write(dir.path().join("broken.pack"), [1, 2, 3]).unwrap();
-
-        let second = CodeCache::open(Some(dir.path()));
-        assert_eq!(second.get(b"f").as_deref(), Some(&b"code of f"[..]));
-        assert_eq!(second.get(b"g").as_deref(), Some(&[][..]));
-        assert!(second.get(b"h").is_none());
-        assert_eq!(second.hits.load(Ordering::Relaxed), 2);
-        assert_eq!(second.misses.load(Ordering::Relaxed), 1);
-        // Nothing added: no new pack.
-        second.persist().unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
