@@ -132,9 +132,7 @@ impl Engine {
             }
             #[cfg(feature = "snapshot-engines")]
             Engine::Pulley => {
-                config
-                    .target("pulley64")
-                    .map_err(|e| engine_failed(e.into()))?;
+                config.target("pulley64").map_err(engine_failed)?;
             }
         }
         Ok(config)
