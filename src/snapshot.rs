@@ -6,8 +6,9 @@
 //! globals as the module's initial state (with `wasmtime-wizer`):
 //!
 //! 1. instrument the wasip1 core module (`Wizer::instrument`);
-//! 2. instantiate it in wasmtime with an empty WASI context (no environment,
-//!    arguments, preopens or inherited stdio; other imports trap);
+//! 2. instantiate it (in the interpreter, see below) with an empty WASI
+//!    context (no environment, arguments, preopens or inherited stdio; other
+//!    imports trap);
 //! 3. call `_initialize` (Go's runtime init and package `init`s), then the
 //!    glue's `pelato_snapshot_prepare` export, which locates the Go runtime's
 //!    random generator state and collects garbage;
