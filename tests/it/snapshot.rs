@@ -474,3 +474,36 @@ fn bench_prints_the_figures_as_json_with_exactly_its_keys() {
         assert!(f("fresh_p50_us") > f("warm_p50_us"), "{v}");
     }
 }
+
+/// The build runs Go's init in the interpreter; a WASI call it does not answer
+/// would send every build to the slow Cranelift fallback without failing.
+#[test]
+fn the_interpreter_runs_init_of_every_template_without_the_fallback() {
+    use pelato::snapshot::{snapshot_with, Engine};
+    let p = TestProject::new(FOUR_TEMPLATES, &[("convert.go", CONVERT)]);
+    let project = p.load();
+    for r in pipeline::gen(&project) {
+        assert!(r.failure().is_none(), "gen: {:?}", r.failure());
+    }
+    let o = options(&project);
+    let go_env = pelato::gomod::GoEnv::new(&project.env, &o.cache_dir, false);
+    let toolchain = go();
+    for task in &project.workflow.tasks {
+        let dir = project
+            .workflow
+            .root
+            .join(pelato::gen::GEN_DIR)
+            .join(&task.component_name);
+        let core = toolchain
+            .compile_with(&dir, &o.cache_dir, &go_env)
+            .unwrap()
+            .wasm;
+        let interpreted = snapshot_with(&core, Engine::Interpreter)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", task.component_name));
+        let compiled = snapshot_with(&core, Engine::Cranelift).unwrap();
+        // The same module with the same initialized state, up to the values
+        // init drew from the clocks and random_get.
+        let near = interpreted.wasm.len().abs_diff(compiled.wasm.len());
+        assert!(near < 4096, "{}: {near} bytes apart", task.component_name);
+    }
+}
