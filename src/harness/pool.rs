@@ -17,8 +17,8 @@
 //! `MAX_INSTANCES × (KEEP_RESIDENT_BYTES + ASYNC_STACK_BYTES)` = 144 MiB per
 //! harness in the worst case; in practice one or two slots per component are
 //! used, i.e. ~20–40 MiB. More than [`MAX_INSTANCES`] instances alive at
-//! once fail to instantiate (the harness never holds more than a warm session
-//! and one fresh instance).
+//! once fail to instantiate (`test`, `call` and `bench` never hold more than a
+//! warm session and one fresh instance; `pelato run` one per worker, at most 6).
 
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 
