@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::event::{Event, Hop, HttpHop};
-use super::{Route, Routes};
+use super::Routes;
 use crate::harness::{HarnessError, Message, Published};
 
 /// Where events go.
@@ -358,13 +358,5 @@ impl<'h> Dispatcher<'h> {
         for _ in 0..workers {
             self.push(Job::Stop);
         }
-    }
-}
-
-/// A task being served: what routes to it and the loaded component.
-impl Route<'_> {
-    /// Whether a message on `subject` reaches this task.
-    pub fn consumes(&self, subject: &str) -> bool {
-        crate::workflow::subject::subject_matches(&self.source_topic, subject)
     }
 }

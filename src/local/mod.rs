@@ -103,6 +103,13 @@ pub struct Route<'h> {
     pub component: Arc<LoadedComponent<'h>>,
 }
 
+impl Route<'_> {
+    /// Whether a message on `subject` reaches this task.
+    pub fn consumes(&self, subject: &str) -> bool {
+        crate::workflow::subject::subject_matches(&self.source_topic, subject)
+    }
+}
+
 /// The tasks being served, by name.
 #[derive(Clone, Default)]
 pub struct Routes<'h> {
