@@ -486,6 +486,8 @@ pub fn build_task(
             }
         }
     }
+    // Go's ~40,000 data segments cost every instance a loop over them.
+    let core = crate::segments::compact(&core);
     on_stage("componentize");
     let t = Instant::now();
     let bytes = componentize(&core, resolve, world).map_err(|e| BuildError::Componentize {

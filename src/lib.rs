@@ -21,6 +21,7 @@
 //! | the whole pipeline: every stage gen → deploy, typed outcomes, a `Reporter` | [`pipeline`] |
 //! | `run`/`dev`: every task in the harness, wired by topic, no lattice | [`local`] |
 //! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
+//! | fewer data segments, so instances start faster | [`segments`] |
 //! | run reports, metrics | [`report`] |
 //! | shared plumbing: atomic writes, digests, the file lock, folders | [`util`] |
 
@@ -38,6 +39,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod push;
 pub mod report;
+pub mod segments;
 pub mod snapshot;
 pub mod templates;
 pub mod toolchain;

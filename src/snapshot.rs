@@ -57,7 +57,7 @@ pub const PREPARE_EXPORT: &str = "pelato_snapshot_prepare";
 
 /// Version of the snapshot step; part of the build cache key of snapshotted
 /// components, so a change here rebuilds them.
-pub const SNAPSHOT_VERSION: &str = "2";
+pub const SNAPSHOT_VERSION: &str = "3";
 
 /// Why a module was not snapshotted.
 #[derive(Debug, thiserror::Error)]
