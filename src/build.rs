@@ -474,7 +474,9 @@ pub fn build_task(
             Ok(s) => {
                 snapshotted = true;
                 snapshot_ms = s.elapsed.as_millis() as u64;
-                core = std::borrow::Cow::Owned(s.wasm);
+                // Wizer leaves ~52,000 data segments, which every instance
+                // walks: merge them (`cargo bench --bench segments`).
+                core = std::borrow::Cow::Owned(crate::segments::compact(&s.wasm).into_owned());
             }
             // The plain module behaves the same, only slower to start.
             Err(crate::snapshot::SnapshotError::Unsupported(why)) => snapshot_skipped = Some(why),
@@ -486,8 +488,6 @@ pub fn build_task(
             }
         }
     }
-    // Go's ~40,000 data segments cost every instance a loop over them.
-    let core = crate::segments::compact(&core);
     on_stage("componentize");
     let t = Instant::now();
     let bytes = componentize(&core, resolve, world).map_err(|e| BuildError::Componentize {
