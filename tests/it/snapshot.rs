@@ -507,3 +507,31 @@ fn the_interpreter_runs_init_of_every_template_without_the_fallback() {
         assert!(near < 4096, "{}: {near} bytes apart", task.component_name);
     }
 }
+
+/// Data segments of each core module inside a component.
+fn core_segment_counts(component: &[u8]) -> Vec<u32> {
+    let mut counts = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let Ok(wasmparser::Payload::ModuleSection {
+            unchecked_range, ..
+        }) = payload
+        {
+            let module = &component[unchecked_range.start as usize..unchecked_range.end as usize];
+            counts.push(pelato::segments::count(module).unwrap());
+        }
+    }
+    counts
+}
+
+#[test]
+fn snapshotted_components_carry_few_data_segments() {
+    let example = support::copy_example();
+    let project = Project::load(example.path()).unwrap();
+    let reports = build(&project, true);
+    let b = built(&reports, "temp-convert");
+    assert!(b.record.snapshot);
+    let bytes = std::fs::read(&b.path).unwrap();
+    let go = core_segment_counts(&bytes).into_iter().max().unwrap();
+    // Go's linker plus Wizer leave ~52,000; compacted, a few hundred at most.
+    assert!(go < 1000, "{go} data segments in the Go core module");
+}
