@@ -194,6 +194,50 @@ async fn brush_deploys_the_example_on_wash_hosts_by_host_group() {
     let err = ok(&out, &hosts);
     assert_eq!(err.matches("(unchanged)").count(), 4, "{err}");
 
+    // A changed task (temp-convert's dest_topic, with its version bumped as the
+    // registry refuses to overwrite a tag) is stopped and started again; the
+    // other three are left alone.
+    let wf = dir.path().join("workflow.yaml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    let changed = text
+        .replacen(
+            "dest_topic: sensors.celsius\n",
+            "dest_topic: sensors.celsius.v2\n",
+            1,
+        )
+        .replacen(
+            "component_name: temp-convert\n    version: 1.0.0",
+            "component_name: temp-convert\n    version: 1.0.1",
+            1,
+        );
+    assert_eq!(changed.matches("1.0.1").count(), 1);
+    assert_ne!(text, changed);
+    std::fs::write(&wf, changed).unwrap();
+    let out = pelato(dir.path(), &nats, &registry, &["brush"]);
+    let err = ok(&out, &hosts);
+    assert_eq!(err.matches("(unchanged)").count(), 3, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("iot-sensors-temp-convert-0"))
+        .unwrap();
+    assert!(
+        line.contains("RUNNING") && !line.contains("(unchanged)"),
+        "{err}"
+    );
+    let mut v2 = client.subscribe("sensors.celsius.v2").await.unwrap();
+    client.flush().await.unwrap();
+    client
+        .publish(
+            "sensors.attic.raw",
+            r#"{"sensor":"attic","fahrenheit":212}"#.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_payload(&mut v2).await,
+        r#"{"sensor":"attic","celsius":100}"#
+    );
+
     // Remove: every workload stops; status finds none; a second remove stops nothing.
     let out = pelato(dir.path(), &nats, &registry, &["remove"]);
     let err = ok(&out, &hosts);
@@ -211,4 +255,37 @@ async fn brush_deploys_the_example_on_wash_hosts_by_host_group() {
     let out = pelato(dir.path(), &nats, &registry, &["remove"]);
     let err = ok(&out, &hosts);
     assert!(err.contains("nothing of iot-sensors runs"), "{err}");
+}
+
+/// A host group no host is in is an error naming the group, the groups seen
+/// and the fix; nothing is started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_host_group_is_a_clear_error() {
+    let registry = Registry::start();
+    let nats = NatsServer::start();
+    let edge = WashHost::start(&nats, "edge");
+    let dir = support::copy_example();
+    let out = Command::new(env!("CARGO_BIN_EXE_pelato"))
+        .args(["deploy", "--platform", "wasmcloud-v2"])
+        .arg(dir.path())
+        .env("NATS_HOST", "127.0.0.1")
+        .env("NATS_PORT", nats.port.to_string())
+        .env("REGISTRY_URL", format!("http://{}", registry.addr()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("needs a host in host group `cloud`")
+            && err.contains("the hosts seen are in `edge`")
+            && err.contains("wash host --host-group cloud"),
+        "{err}\n{}",
+        edge.log()
+    );
+    // nothing was started on the edge host
+    let client = async_nats::connect(nats.addr()).await.unwrap();
+    let st = pelato::deploy_v2::workload_status(&client, &edge.id, "iot-sensors-temp-convert-0")
+        .await
+        .unwrap();
+    assert!(st.not_found(), "{st:?}");
 }
