@@ -18,6 +18,7 @@
 //! | `test`/`call` (embedded wasmtime) | [`harness`] |
 //! | `push` (OCI) | [`push`] |
 //! | `deploy`/`remove`/`status` (wadm over NATS) | [`deploy`] |
+//! | `deploy`/`remove`/`status` on wasmCloud 2 hosts (the operator protocol over NATS) | [`deploy_v2`] |
 //! | the whole pipeline: every stage gen → deploy, typed outcomes, a `Reporter` | [`pipeline`] |
 //! | `run`/`dev`: every task in the harness, wired by topic, no lattice | [`local`] |
 //! | pre-initialized (snapshotted) Go modules | [`snapshot`] |
@@ -28,6 +29,7 @@
 pub mod build;
 pub mod config;
 pub mod deploy;
+pub mod deploy_v2;
 pub mod diagnostic;
 pub mod gen;
 pub mod glue;

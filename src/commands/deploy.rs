@@ -31,9 +31,17 @@ pub struct NatsArgs {
     /// Seconds to wait for the NATS connection.
     #[arg(long, default_value_t = 5.0)]
     pub connect_timeout: f64,
+    /// wasmCloud 2: seconds to listen for host heartbeats (hosts send one every 15 s).
+    #[arg(long = "discovery-timeout", default_value_t = 16.0)]
+    pub discovery_timeout: f64,
 }
 
 impl NatsArgs {
+    /// How long wasmCloud 2 discovery listens for heartbeats.
+    pub fn discovery(&self) -> Duration {
+        Duration::from_secs_f64(self.discovery_timeout.max(0.1))
+    }
+
     /// NATS options, or `None` when NATS_HOST is not configured.
     pub fn options(&self, project: &Project) -> Option<NatsOptions> {
         let host = project.settings.nats_host.clone()?;
@@ -88,6 +96,7 @@ impl DeployStageArgs {
                 timeout: Duration::from_secs_f64(self.deploy_timeout.max(0.1)),
             },
             single_app: self.single_app,
+            discovery: Some(self.nats.discovery()),
         }
     }
 }
@@ -157,12 +166,12 @@ impl RemoveArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let project = super::load_project(&self.project.project, &self.platform)?;
-        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
-            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
-        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to remove applications from");
         };
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            return v2(&project, &nats, &self.nats, V2Command::Remove);
+        }
         let rt = super::runtime()?;
         let client = rt.block_on(deploy::connect(&nats))?;
         let mut failed = 0;
@@ -203,12 +212,12 @@ impl StatusArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
         let project = super::load_project(&self.project.project, &self.platform)?;
-        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
-            anyhow::bail!("platform wasmcloud-v2: status and remove over NATS are not available yet; use `kubectl get|delete workloaddeployments -l pelato.dev/app` with the runtime-operator");
-        }
         let Some(nats) = self.nats.options(&project) else {
             anyhow::bail!("NATS_HOST is not set (environment or .env): there is no lattice to ask");
         };
+        if project.workflow.platform == pelato::workflow::Platform::WasmcloudV2 {
+            return v2(&project, &nats, &self.nats, V2Command::Status);
+        }
         let rt = super::runtime()?;
         let client = rt.block_on(deploy::connect(&nats))?;
         let mut failed = 0;
@@ -227,4 +236,81 @@ impl StatusArgs {
             ExitCode::FAILURE
         })
     }
+}
+
+/// `status` or `remove` on wasmCloud 2 hosts.
+enum V2Command {
+    Status,
+    Remove,
+}
+
+/// `status`/`remove` for `platform: wasmcloud-v2`: discovers the hosts, then
+/// asks about (or stops) every workload of the project's WorkloadDeployments.
+fn v2(
+    project: &Project,
+    nats: &NatsOptions,
+    args: &NatsArgs,
+    command: V2Command,
+) -> anyhow::Result<ExitCode> {
+    use pelato::deploy_v2;
+    let reports = pipeline::gen(project);
+    let mut plans = Vec::new();
+    for r in &reports {
+        if let Some(Ok(g)) = &r.gen {
+            plans.extend(deploy_v2::load_plans(&g.workload_path())?);
+        } else if let Some((stage, e)) = r.failure() {
+            anyhow::bail!("task `{}`: {stage}: {e}", r.task);
+        }
+    }
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let client = deploy::connect_nats(nats).await?;
+        let known = deploy_v2::State::load(&project.workflow.root).hosts;
+        let hosts = deploy_v2::discover(
+            &client,
+            args.discovery(),
+            &known,
+            &deploy_v2::groups(&plans),
+        )
+        .await?;
+        if hosts.is_empty() {
+            return Err(deploy_v2::V2Error::NoHosts {
+                nats: nats.address(),
+                secs: args.discovery().as_secs_f64(),
+            }
+            .into());
+        }
+        match command {
+            V2Command::Status => {
+                let mut running = 0;
+                let all = deploy_v2::status(&client, &hosts, &plans).await?;
+                for r in &all {
+                    running += usize::from(r.state == "WORKLOAD_STATE_RUNNING");
+                    eprintln!("{}", deploy_v2::report_line_status(r));
+                }
+                eprintln!("{running} of {} workload(s) running", plans.len());
+            }
+            V2Command::Remove => {
+                let stopped = deploy_v2::remove(
+                    &client,
+                    &project.workflow.root,
+                    &hosts,
+                    &plans,
+                    Duration::from_secs(30),
+                )
+                .await?;
+                for r in &stopped {
+                    eprintln!("  stopped     {:<36} host {}", r.id, r.host);
+                }
+                if stopped.is_empty() {
+                    eprintln!(
+                        "  nothing of {} runs on the {} host(s) seen",
+                        project.workflow.project_name,
+                        hosts.len()
+                    );
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

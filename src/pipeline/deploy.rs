@@ -19,6 +19,9 @@ pub struct DeployStageOptions {
     pub deploy: DeployOptions,
     /// Deploy the whole workflow as one wadm application.
     pub single_app: bool,
+    /// wasmCloud 2: how long to listen for host heartbeats
+    /// (`None`: [`crate::deploy_v2::DEFAULT_DISCOVERY`]).
+    pub discovery: Option<std::time::Duration>,
 }
 
 /// What the deploy stage did as a whole (each task's outcome is in its report).
@@ -54,27 +57,7 @@ pub async fn deploy_all(
         })
         .collect();
     if project.workflow.platform == crate::workflow::Platform::WasmcloudV2 {
-        // wasmCloud 2: no wadm. The WorkloadDeployments are for the operator.
-        let paths: Vec<PathBuf> = reports
-            .iter()
-            .filter(|r| r.failure().is_none())
-            .filter_map(|r| match &r.gen {
-                Some(Ok(g)) => Some(g.workload_path()),
-                _ => None,
-            })
-            .collect();
-        let hint = format!(
-            "platform wasmcloud-v2: apply the WorkloadDeployments with the runtime-operator: {} (PELATO's own deploy to `wash host` fleets over NATS is not available yet)",
-            paths
-                .iter()
-                .map(|p| format!("kubectl apply -f {}", p.display()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-        return Deployed::NotConfigured {
-            manifests: paths,
-            hint,
-        };
+        return deploy_v2_all(project, reports, opts, reporter).await;
     }
     let Some(nats) = &opts.nats else {
         let paths: Vec<PathBuf> = manifests.into_iter().map(|(_, p)| p).collect();
@@ -220,4 +203,163 @@ fn local_run_command(project: &Project) -> String {
         .and_then(|t| t.tests.first())
         .map_or("hello", |c| c.input.as_str());
     deploy::run_command(&shown, &topic, body)
+}
+
+/// The deploy stage for wasmCloud 2: the WorkloadDeployments started on
+/// `wash host` hosts over NATS ([`crate::deploy_v2`]), or, without
+/// `NATS_HOST`, the kubectl commands for the runtime-operator.
+async fn deploy_v2_all(
+    project: &Project,
+    reports: &mut [TaskReport],
+    opts: &DeployStageOptions,
+    reporter: &dyn Reporter,
+) -> Deployed {
+    use crate::deploy_v2;
+    let tasks: Vec<(usize, PathBuf)> = reports
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.failure().is_none())
+        .filter_map(|(i, r)| match &r.gen {
+            Some(Ok(g)) => Some((i, g.workload_path())),
+            _ => None,
+        })
+        .collect();
+    let Some(nats) = &opts.nats else {
+        let paths: Vec<PathBuf> = tasks.into_iter().map(|(_, p)| p).collect();
+        let hint = format!(
+            "platform wasmcloud-v2: set NATS_HOST/NATS_PORT to start the workloads on `wash host` hosts (NATS_HOST=127.0.0.1 NATS_PORT=4222 pelato deploy --platform wasmcloud-v2), or apply the WorkloadDeployments with the runtime-operator: {}",
+            paths
+                .iter()
+                .map(|p| format!("kubectl apply -f {}", p.display()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        return Deployed::NotConfigured {
+            manifests: paths,
+            hint,
+        };
+    };
+    let fail_all = |reports: &mut [TaskReport], e: deploy_v2::V2Error| {
+        for (i, _) in &tasks {
+            reports[*i].deploy = Some(Err(StageError::DeployV2(e.clone())));
+        }
+    };
+    let mut plans: Vec<(usize, deploy_v2::WorkloadPlan)> = Vec::new();
+    for (i, path) in &tasks {
+        match deploy_v2::load_plans(path) {
+            Ok(ps) => plans.extend(ps.into_iter().map(|p| (*i, p))),
+            Err(e) => reports[*i].deploy = Some(Err(e.into())),
+        }
+    }
+    for (i, _) in &tasks {
+        reporter.stage(&reports[*i].component, Stage::Deploy);
+    }
+    let start = Instant::now();
+    let client = match deploy::connect_nats(nats).await {
+        Ok(c) => c,
+        Err(e) => {
+            fail_all(reports, e.into());
+            return Deployed::Ran;
+        }
+    };
+    let window = opts.discovery.unwrap_or(deploy_v2::DEFAULT_DISCOVERY);
+    reporter.info(&format!(
+        "discovering wasmCloud 2 hosts on NATS {}:{} ({:.0} s of heartbeats)",
+        nats.host,
+        nats.port,
+        window.as_secs_f64()
+    ));
+    let known = deploy_v2::State::load(&project.workflow.root).hosts;
+    let only: Vec<deploy_v2::WorkloadPlan> = plans.iter().map(|(_, p)| p.clone()).collect();
+    let hosts = match deploy_v2::discover(&client, window, &known, &deploy_v2::groups(&only)).await
+    {
+        Ok(h) if h.is_empty() => {
+            fail_all(
+                reports,
+                deploy_v2::V2Error::NoHosts {
+                    nats: nats.address(),
+                    secs: window.as_secs_f64(),
+                },
+            );
+            return Deployed::Ran;
+        }
+        Ok(h) => h,
+        Err(e) => {
+            fail_all(reports, e);
+            return Deployed::Ran;
+        }
+    };
+    for h in &hosts {
+        reporter.info(&format!(
+            "  host {} (group {}, {} {})",
+            h.id, h.hostgroup, h.name, h.version
+        ));
+    }
+    let found = start.elapsed();
+    let mut on_event = |r: &deploy_v2::WorkloadReport| reporter.info(&deploy_v2::report_line(r));
+    let results = match deploy_v2::deploy(
+        &client,
+        &project.workflow.root,
+        &hosts,
+        &only,
+        opts.deploy.timeout,
+        &mut on_event,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            fail_all(reports, e);
+            return Deployed::Ran;
+        }
+    };
+    let elapsed = start.elapsed();
+    reporter.info(&format!(
+        "{} workload(s) handled in {:.1} s (hosts found in {:.1} s, then start → running in {:.1} s)",
+        results.len(),
+        elapsed.as_secs_f64(),
+        found.as_secs_f64(),
+        (elapsed - found).as_secs_f64()
+    ));
+    for (i, _) in &tasks {
+        if reports[*i].deploy.is_some() {
+            continue;
+        }
+        let mine: Vec<&Result<deploy_v2::WorkloadReport, deploy_v2::V2Error>> = plans
+            .iter()
+            .zip(&results)
+            .filter(|((t, _), _)| t == i)
+            .map(|(_, r)| r)
+            .collect();
+        let outcome = match mine.iter().find_map(|r| r.as_ref().err()) {
+            Some(e) => {
+                reporter.warn(&format!("  error: {e}"));
+                Err(StageError::DeployV2(e.clone()))
+            }
+            None => {
+                let ok: Vec<&deploy_v2::WorkloadReport> =
+                    mine.iter().filter_map(|r| r.as_ref().ok()).collect();
+                let task = &project.workflow.tasks[*i];
+                Ok(AppReport {
+                    app: project.workflow.app_name(task),
+                    task: reports[*i].task.clone(),
+                    version: task.version.to_string(),
+                    state: crate::deploy::AppState::Deployed,
+                    message: format!(
+                        "{} workload(s) running: {}",
+                        ok.len(),
+                        ok.iter()
+                            .map(|r| format!("{} on {} ({})", r.id, r.host, r.hostgroup))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    changed: ok.iter().any(|r| r.changed),
+                    transitions: Vec::new(),
+                })
+            }
+        };
+        reports[*i].timings.push(("deploy", elapsed));
+        reports[*i].deploy = Some(outcome);
+    }
+    Deployed::Ran
 }

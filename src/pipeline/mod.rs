@@ -209,6 +209,9 @@ pub enum StageError {
     /// wadm or NATS refused or could not be reached.
     #[error(transparent)]
     Deploy(#[from] crate::deploy::DeployError),
+    /// wasmCloud 2 hosts refused, failed the workload or could not be reached.
+    #[error(transparent)]
+    DeployV2(#[from] crate::deploy_v2::V2Error),
     /// The generated manifest could not be pinned to the pushed digest.
     #[error(transparent)]
     Pin(#[from] crate::manifest::PinError),

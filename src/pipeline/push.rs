@@ -106,15 +106,21 @@ pub async fn push_all(
         }
         if let (Ok(o), Destination::Registry(_), Some(Ok(g))) = (&result, &dest, &r.gen) {
             let default = crate::gen::default_image(&project.workflow, task, &project.settings);
-            if let Err(e) = pin_manifest(
-                &g.manifest_path(),
-                &task.component_name,
-                &default,
-                &o.pinned_reference,
-            ) {
+            let v2 = project.workflow.platform == crate::workflow::Platform::WasmcloudV2;
+            let (path, pinned) = if v2 {
+                let path = g.workload_path();
+                let pinned = pin_workload(&path, &default, &o.pinned_reference);
+                (path, pinned)
+            } else {
+                let path = g.manifest_path();
+                let pinned =
+                    pin_manifest(&path, &task.component_name, &default, &o.pinned_reference);
+                (path, pinned)
+            };
+            if let Err(e) = pinned {
                 reporter.warn(&format!(
                     "  warning: {}: not pinned to {}: {e}",
-                    g.manifest_path().display(),
+                    path.display(),
                     o.pinned_reference
                 ));
             }
@@ -177,4 +183,49 @@ fn pin_manifest(path: &Path, component: &str, from: &str, to: &str) -> Result<()
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Points every component of a task's WorkloadDeployments (wasmCloud 2) that
+/// has image `from` at the pushed, digest-pinned reference `to`.
+fn pin_workload(path: &Path, from: &str, to: &str) -> Result<(), StageError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StageError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |reason: String| {
+        StageError::Pin(crate::manifest::PinError::Parse(format!(
+            "{}: {reason}",
+            path.display()
+        )))
+    };
+    let mut docs = Vec::new();
+    let mut pinned = 0;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let mut v = <serde_json::Value as serde::Deserialize>::deserialize(doc)
+            .map_err(|e| invalid(e.to_string()))?;
+        if v.is_null() {
+            continue;
+        }
+        if let Some(components) = v["spec"]["template"]["spec"]["components"].as_array_mut() {
+            for c in components {
+                if c["image"].as_str() == Some(from) {
+                    c["image"] = serde_json::Value::String(to.to_string());
+                    pinned += 1;
+                }
+            }
+        }
+        docs.push(v);
+    }
+    if pinned == 0 {
+        return Err(StageError::Pin(crate::manifest::PinError::NotReferenced {
+            component: "any".into(),
+            image: from.to_string(),
+        }));
+    }
+    crate::util::fs::write_atomic(path, crate::workload::to_yaml(&docs).as_bytes()).map_err(
+        |source| StageError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }

@@ -67,6 +67,7 @@ fn a_library_user_brushes_without_the_cli() {
                 ..DeployOptions::default()
             },
             single_app: false,
+            discovery: None,
         },
     };
     let (reports, deployed) =

@@ -26,4 +26,5 @@ mod toolchain_cli;
 mod toolchain_go;
 mod toolchain_store;
 mod user_templates;
+mod wasmcloud_v2;
 mod workflow_validation;

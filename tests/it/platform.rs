@@ -2,6 +2,7 @@
 //! (`wasi:config/store@0.2.0-rc.1`), and the harness serving both config
 //! versions. Real Go, wit-component and wasmtime.
 
+use crate::support::nats::free_port;
 use crate::support::project as support;
 
 use std::path::Path;
@@ -327,12 +328,12 @@ tasks:
     }
 }
 
-/// `brush --platform wasmcloud-v2` runs every stage it can (gen, build, test,
-/// push to the local OCI layout) and, as deploying to `wash host` fleets is
-/// not there yet, ends with the `kubectl apply` of each WorkloadDeployment;
-/// `status` says what to use instead of pretending to ask wadm.
+/// `brush --platform wasmcloud-v2` without NATS_HOST runs every stage it can
+/// (gen, build, test, push to the local OCI layout) and ends with how to
+/// deploy: NATS_HOST for `wash host` fleets, or the `kubectl apply` of each
+/// WorkloadDeployment; `status` with NATS down is a clear failure.
 #[test]
-fn v2_brush_stops_after_push_with_the_kubectl_commands() {
+fn v2_brush_without_nats_stops_after_push_with_how_to_deploy() {
     let dir = support::copy_example();
     let out = pelato()
         .args(["brush", "--platform", "wasmcloud-v2"])
@@ -349,18 +350,18 @@ fn v2_brush_stops_after_push_with_the_kubectl_commands() {
         err.contains(&format!("kubectl apply -f {}", wd.display())),
         "{err}"
     );
+    assert!(err.contains("NATS_HOST=127.0.0.1"), "{err}");
     assert!(dir.path().join(".pelato/oci/index.json").is_file(), "{err}");
 
     let out = pelato()
         .args(["status", "--platform", "wasmcloud-v2"])
         .arg(dir.path())
         .env("NATS_HOST", "127.0.0.1")
+        .env("NATS_PORT", free_port().to_string())
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("platform wasmcloud-v2: status and remove over NATS are not available yet"),
-        "{err}"
-    );
+    assert!(err.contains("127.0.0.1:"), "{err}");
+    assert!(!err.contains("wadm"), "v2 status never asks wadm: {err}");
 }

@@ -11,3 +11,4 @@ pub mod postgres;
 pub mod project;
 pub mod registry;
 pub mod toolchain;
+pub mod wash;
