@@ -179,6 +179,8 @@ fn read_u32_leb(b: &[u8]) -> Option<(u32, usize)> {
 mod tests {
     use super::*;
 
+    /// A module with one memory exported as `m`, an optional data count
+    /// section, and `segs` (`Some(offset)`: active; `None`: passive).
     fn module(count_section: bool, segs: &[(Option<u32>, &[u8])]) -> Vec<u8> {
         let mut m = wasm_encoder::Module::new();
         let mut mem = wasm_encoder::MemorySection::new();
@@ -190,6 +192,9 @@ mod tests {
             page_size_log2: None,
         });
         m.section(&mem);
+        let mut ex = wasm_encoder::ExportSection::new();
+        ex.export("m", wasm_encoder::ExportKind::Memory, 0);
+        m.section(&ex);
         if count_section {
             m.section(&wasm_encoder::DataCountSection {
                 count: segs.len() as u32,
@@ -224,39 +229,6 @@ mod tests {
         mem.data(&store)[..4096].to_vec()
     }
 
-    fn with_export(segs: &[(Option<u32>, &[u8])]) -> Vec<u8> {
-        let mut m = wasm_encoder::Module::new();
-        let mut mem = wasm_encoder::MemorySection::new();
-        mem.memory(wasm_encoder::MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
-        m.section(&mem);
-        let mut ex = wasm_encoder::ExportSection::new();
-        ex.export("m", wasm_encoder::ExportKind::Memory, 0);
-        m.section(&ex);
-        let mut data = wasm_encoder::DataSection::new();
-        for (offset, bytes) in segs {
-            match offset {
-                Some(o) => {
-                    data.active(
-                        0,
-                        &wasm_encoder::ConstExpr::i32_const(*o as i32),
-                        bytes.iter().copied(),
-                    );
-                }
-                None => {
-                    data.passive(bytes.iter().copied());
-                }
-            }
-        }
-        m.section(&data);
-        m.finish()
-    }
-
     #[test]
     fn merges_near_segments_drops_passive_and_keeps_memory() {
         let segs: &[(Option<u32>, &[u8])] = &[
@@ -267,7 +239,7 @@ mod tests {
             (None, b""),
             (Some(100), b"ghi"),
         ];
-        let before = with_export(segs);
+        let before = module(false, segs);
         let after = compact(&before);
         assert_eq!(count(&before), Some(6));
         // 16..27 and 100 join (gaps 5 and 73); 2000 is 1897 bytes further.
