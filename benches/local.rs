@@ -4,21 +4,20 @@
 //! p50/p99 of each hop, and the same figures as ratios to the harness's own
 //! fresh-instance delivery of the same component (the floor a hop can reach).
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use pelato::harness::bench::percentile_us;
 use pelato::harness::{Harness, Message};
 use pelato::local::{self, Event, Inputs, Options, Stop};
 use pelato::pipeline::{self, Project, RunOptions};
 
-fn pct(v: &mut [Duration], p: f64) -> Duration {
+/// The `p`-th percentile (0–100) of `v`, in µs.
+fn pct(v: &mut [Duration], p: f64) -> f64 {
     v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
+    percentile_us(v, p)
 }
 
 /// A hot reading (it passes both stages) padded to exactly 100 bytes.
@@ -33,8 +32,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    let project = Project::load(&example).expect("example loads");
+    // A copy: building writes gen/ and build/ next to the workflow.
+    let example = tempfile::tempdir().unwrap();
+    common::copy_example(example.path());
+    let project = Project::load(example.path()).expect("example loads");
     let toolchain =
         pelato::toolchain::discover().expect("Go: run `bash scripts/setup && . scripts/env`");
     let cache = tempfile::tempdir().unwrap();
@@ -61,15 +62,14 @@ fn main() {
             d.elapsed
         })
         .collect();
-    let fresh_p50 = pct(&mut fresh, 0.5);
-    let fresh_p99 = pct(&mut fresh, 0.99);
+    let fresh_p50 = pct(&mut fresh, 50.0);
+    let fresh_p99 = pct(&mut fresh, 99.0);
     println!(
         "pelato run bench — example chain temp-convert → anomaly-filter, {n} messages of 100 bytes"
     );
     println!(
         "harness fresh-instance delivery (temp-convert, sequential): p50 {:.0} µs, p99 {:.0} µs",
-        us(fresh_p50),
-        us(fresh_p99)
+        fresh_p50, fresh_p99
     );
     println!(
         "\n{:>8} {:>12} {:>14} {:>14} {:>14} {:>14} {:>10}",
@@ -119,16 +119,16 @@ fn main() {
             |c: &str| -> Vec<Duration> { hops.iter().filter(|h| h.0 == c).map(|h| h.1).collect() };
         let mut conv = of("temp-convert");
         let mut filt = of("anomaly-filter");
-        let conv_p50 = pct(&mut conv, 0.5);
+        let conv_p50 = pct(&mut conv, 50.0);
         println!(
             "{:>8} {:>12.0} {:>11.0} µs {:>11.0} µs {:>11.0} µs {:>11.0} µs {:>9.2}×",
             workers,
             n as f64 / wall.as_secs_f64(),
-            us(conv_p50),
-            us(pct(&mut conv, 0.99)),
-            us(pct(&mut filt, 0.5)),
-            us(pct(&mut filt, 0.99)),
-            conv_p50.as_secs_f64() / fresh_p50.as_secs_f64()
+            conv_p50,
+            pct(&mut conv, 99.0),
+            pct(&mut filt, 50.0),
+            pct(&mut filt, 99.0),
+            conv_p50 / fresh_p50
         );
     }
 }

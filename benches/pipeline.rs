@@ -3,9 +3,11 @@
 //! componentize time, harness cold start (cached compiled code) and per-message
 //! latency (fresh instance and warm instance, p50/p99).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use pelato::harness::{Harness, HarnessConfig, Message};
 use pelato::pipeline::{self, Project, RunOptions};
@@ -22,22 +24,6 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if name == "gen" || name == "build" {
-            continue;
-        }
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(&name));
-        } else {
-            std::fs::copy(e.path(), to.join(&name)).unwrap();
-        }
-    }
 }
 
 /// The raw `go build` PELATO runs, done by hand with the same environment.
@@ -74,9 +60,8 @@ fn raw_go_build(go: &Path, dir: &Path, cache: &Path) -> Duration {
 
 fn main() {
     let reps = 5;
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
     let work = tempfile::tempdir().unwrap();
-    copy_dir(&example, work.path());
+    common::copy_example(work.path());
     let project = Project::load(work.path()).expect("example loads");
     let toolchain =
         pelato::toolchain::discover().expect("Go: run `bash scripts/setup && . scripts/env`");

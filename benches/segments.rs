@@ -3,16 +3,19 @@
 //! harness's store + instantiate and fresh-delivery p50/p99 for the example's
 //! temp-convert, plain and snapshotted.
 
-use std::path::Path;
+mod common;
+
 use std::time::Duration;
 
 use pelato::gomod::GoEnv;
+use pelato::harness::bench::percentile_us;
 use pelato::harness::{Harness, HarnessConfig, Message};
 use pelato::pipeline::{self, Project};
 
+/// The `p`-th percentile of `v`, in µs.
 fn pct(v: &mut [Duration], p: f64) -> f64 {
     v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e6
+    percentile_us(v, p)
 }
 
 fn main() {
@@ -20,13 +23,7 @@ fn main() {
     let toolchain =
         pelato::toolchain::discover().expect("Go: run `bash scripts/setup && . scripts/env`");
     let dir = tempfile::tempdir().unwrap();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
-    std::fs::copy(from.join("workflow.yaml"), dir.path().join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(from.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.path().join("tasks").join(f.file_name())).unwrap();
-    }
+    common::copy_example(dir.path());
     let cache = tempfile::tempdir().unwrap();
     let project = Project::load(dir.path()).unwrap();
     for r in pipeline::gen(&project) {
@@ -76,12 +73,12 @@ fn main() {
             println!(
                 "{:<26} {:>9} {:>7.2} MB {:>11.0} / {:>5.0} µs {:>11.0} / {:>5.0} µs",
                 format!("{name}{}", if compacted { ", compacted" } else { "" }),
-                pelato::segments::count(&core).unwrap_or(0),
+                pelato::segments::count(&core),
                 component.len() as f64 / 1e6,
-                pct(&mut inst, 0.5),
-                pct(&mut inst, 0.99),
-                pct(&mut fresh, 0.5),
-                pct(&mut fresh, 0.99),
+                pct(&mut inst, 50.0),
+                pct(&mut inst, 99.0),
+                pct(&mut fresh, 50.0),
+                pct(&mut fresh, 99.0),
             );
         }
     }

@@ -9,22 +9,14 @@
 //!    one task's code (a string in `convert.go`, so its core module changes
 //!    and is snapshotted again), as ratios of the same build with `--no-snapshot`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::copy_example;
 use pelato::gomod::GoEnv;
 use pelato::pipeline::{self, Project, RunOptions};
 use pelato::snapshot::{self, Engine, Snapshot};
-
-fn copy_example(to: &Path) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iot-sensors");
-    std::fs::create_dir_all(to.join("tasks")).unwrap();
-    std::fs::copy(from.join("workflow.yaml"), to.join("workflow.yaml")).unwrap();
-    for f in std::fs::read_dir(from.join("tasks")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), to.join("tasks").join(f.file_name())).unwrap();
-    }
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
