@@ -95,6 +95,14 @@ fn without_nats_deploy_writes_manifests_and_says_how_to_deploy() {
         err.contains("pelato deploy") && err.contains("wash app deploy"),
         "{err}"
     );
+    // ...and how to see the workflow work locally now: the first task's topic
+    // and first test input.
+    assert!(
+        err.contains(
+            r#"--once --send sensors.test.raw '{"sensor":"greenhouse-1","fahrenheit":212}'"#
+        ),
+        "{err}"
+    );
     assert!(dir.path().join("gen/temp-convert/wadm.yaml").is_file());
     let out = pelato(dir.path(), None, &["status"]);
     assert!(!out.status.success());
